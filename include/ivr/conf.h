@@ -1,0 +1,135 @@
+/* A configuration generation: the whole validated configuration, prompts decoded, immutable
+ * once loaded. Each call holds a reference to the generation it started on; a reload builds
+ * a new one and swaps a pointer, and the old one is freed with its last call. */
+#ifndef IVR_CONF_H
+#define IVR_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+struct prompt;
+struct prompt_cache;
+struct hours;
+struct tz;
+
+/* Keys a caller can press, in RFC 4733 event order: 0-9 * # A-D. */
+#define CONF_KEYS 16
+int conf_key_index(char key); /* -1 for anything else */
+
+enum conf_act {
+	ACT_NONE = 0,
+	ACT_MENU,   /* go to a menu (pushed, so "back" returns) */
+	ACT_DEPT,   /* route to a department */
+	ACT_REPEAT, /* replay the menu's short prompt */
+	ACT_BACK,   /* return to the previous menu */
+};
+
+struct conf_action {
+	enum conf_act kind;
+	int index; /* menu or department index */
+};
+
+struct conf_menu {
+	char *name;
+	int greeting, short_prompt, invalid, no_input; /* prompt ids */
+	unsigned timeout_ms;
+	unsigned max_failures, max_timeouts;
+	bool barge_in;
+	struct conf_action fallback;
+	struct conf_action keys[CONF_KEYS];
+	bool key_set[CONF_KEYS]; /* set by an option, overriding 0 / * / # */
+};
+
+struct conf_dept {
+	char *name;
+	char **targets;
+	size_t ntargets;
+	char *timezone;
+	struct tz *tz;
+	struct hours *hours;
+	struct conf_action fallback; /* ACT_NONE: nowhere left (the operator itself) */
+	int closed_prompt, unavailable_prompt, transfer_prompt;
+	unsigned transfer_timeout_ms;
+};
+
+struct conf_number {
+	char *dnis; /* digits only */
+	int menu;
+	int lang;
+};
+
+enum conf_proto { CONF_UDP };
+
+struct conf_listen {
+	enum conf_proto proto;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char text[80];
+};
+
+struct conf {
+	int refs;
+	uint64_t generation;
+	char *path;
+
+	struct conf_listen *listen;
+	size_t nlisten;
+	unsigned answer_delay_ms;
+	char *user_agent;
+
+	char *rtp_address;
+	unsigned rtp_port_min, rtp_port_max;
+
+	char *state_dir;
+	char *control_socket;
+	char *prompts_dir;
+
+	char **langs; /* langs[0] is the default language */
+	size_t nlangs;
+
+	char **prompt_names; /* id -> name */
+	size_t nprompts;
+	struct prompt **prompts; /* [lang * nprompts + id], never NULL after load */
+	int goodbye_prompt;
+
+	struct conf_action operator_action;
+	int entry_menu; /* for dialed numbers not listed */
+
+	struct conf_menu *menus;
+	size_t nmenus;
+	struct conf_dept *depts;
+	size_t ndepts;
+	struct conf_number *numbers;
+	size_t nnumbers;
+};
+
+/* Problems found while loading, each "file:line: setting.path: what is wrong". */
+struct conf_errors {
+	char **errors;
+	size_t nerrors;
+	char **warnings;
+	size_t nwarnings;
+};
+void conf_errors_free(struct conf_errors *e);
+
+/* Loads and validates the whole file; every error is collected before refusing it. cache
+ * (may be NULL) reuses prompts already decoded. Returns 0 with *cp set, or EINVAL with the
+ * errors in e (ENOMEM for memory). */
+int conf_load(struct conf **cp, struct conf_errors *e, const char *path,
+	struct prompt_cache *cache, uint64_t generation);
+struct conf *conf_ref(struct conf *c);
+void conf_unref(struct conf *c);
+
+const struct prompt *conf_prompt(const struct conf *c, int lang, int id);
+int conf_menu_find(const struct conf *c, const char *name);
+int conf_dept_find(const struct conf *c, const char *name);
+/* The number entry for a dialed number (digits compared), or NULL. */
+const struct conf_number *conf_number_find(const struct conf *c, const char *dnis);
+
+/* Writes the action as "menu:NAME", "dept:NAME", "repeat", "back". */
+void conf_action_str(const struct conf *c, const struct conf_action *a, char *buf, size_t size);
+
+#endif

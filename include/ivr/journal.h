@@ -1,0 +1,69 @@
+/* The journal: one SQLite row per call event, never edited. The event loop hands events to
+ * a writer thread, so disk writes never stall it; rows are committed in batches (WAL mode,
+ * synchronous=FULL), and a committed event survives kill -9 of the daemon. */
+#ifndef IVR_JOURNAL_H
+#define IVR_JOURNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct event_base;
+struct journal;
+
+/* Event types, as stored in the "event" column. */
+#define JEV_CALL_START "call.start"     /* ani, dnis, generation, detail: language */
+#define JEV_MENU_ENTER "menu.enter"     /* menu, prompt (the prompt about to play) */
+#define JEV_KEY "key"                   /* menu, key */
+#define JEV_INVALID "input.invalid"     /* menu, key, detail: "failure N of M" */
+#define JEV_TIMEOUT "input.timeout"     /* menu, detail: "timeout N of M" */
+#define JEV_ROUTE "route"               /* menu, dept, reason, detail: the menu path */
+#define JEV_TRANSFER_START "transfer.start"   /* dept, target */
+#define JEV_TRANSFER_RESULT "transfer.result" /* dept, target, result: "ok" or "failed", reason */
+#define JEV_DROP "drop"                 /* menu, duration_ms, prompt: last prompt heard */
+#define JEV_CALL_END "call.end"         /* result, reason, duration_ms */
+
+/* All strings may be NULL; they are copied before journal_append returns. */
+struct journal_event {
+	int64_t ts_ms;      /* wall clock, ms since the epoch, UTC; 0 = now */
+	const char *call_id;
+	const char *event;  /* JEV_* */
+	const char *menu;
+	const char *key;
+	const char *dept;
+	const char *target;
+	const char *result;
+	const char *reason;
+	const char *ani;
+	const char *dnis;
+	const char *prompt;
+	const char *detail;
+	int64_t generation; /* configuration generation, 0 = none */
+	int64_t duration_ms; /* -1 = none */
+};
+
+/* Opens (creating schema and parent directory as needed) the journal at path and starts its
+ * writer thread. base receives commit notifications. */
+int journal_open(struct journal **jp, struct event_base *base, const char *path);
+/* Queues an event; never blocks on disk. Returns 0 or ENOMEM. */
+int journal_append(struct journal *j, const struct journal_event *ev);
+/* As journal_append; done(arg, err) runs later on the event loop thread once the row is
+ * committed (err 0) or could not be (err != 0). For promises that must be durable before the
+ * caller is told. */
+int journal_append_cb(struct journal *j, const struct journal_event *ev,
+	void (*done)(void *arg, int err), void *arg);
+/* Blocks until everything queued so far is committed (tests, shutdown). */
+void journal_flush(struct journal *j);
+/* Flushes, stops the writer thread and closes the database. */
+void journal_close(struct journal *j);
+
+/* Counters for status and metrics. */
+struct journal_stats {
+	uint64_t appended;
+	uint64_t committed;
+	uint64_t failed;
+	uint64_t batches;
+	int64_t last_commit_us; /* duration of the last commit */
+};
+void journal_get_stats(const struct journal *j, struct journal_stats *st);
+
+#endif

@@ -1,0 +1,58 @@
+/* A call's RTP session: one even UDP port from the configured range, prompt playback paced
+ * by the shared 20 ms media tick, RFC 4733 keys in. */
+#ifndef IVR_RTP_SESSION_H
+#define IVR_RTP_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "ivr/prompt.h"
+
+struct event_base;
+struct prompt;
+struct rtp_pacer;
+struct rtp_session;
+
+struct rtp_session_ops {
+	void (*key)(void *arg, char key);
+	/* The prompt queue ran dry. Runs from the media tick after every call's packet of that
+	 * tick has been sent. */
+	void (*drained)(void *arg);
+};
+
+struct rtp_stats {
+	uint64_t sent, late_ticks, skipped_frames, received, dtmf_keys, malformed, send_errors;
+	unsigned sessions;
+};
+
+/* The media tick, shared by every session of the daemon. */
+int rtp_pacer_new(struct rtp_pacer **pp, struct event_base *base, const char *address,
+	unsigned port_min, unsigned port_max);
+void rtp_pacer_free(struct rtp_pacer *p);
+void rtp_pacer_stats(const struct rtp_pacer *p, struct rtp_stats *st);
+/* Changes the port range for sessions made from now on (reload). */
+void rtp_pacer_set_ports(struct rtp_pacer *p, unsigned port_min, unsigned port_max);
+
+/* Binds a port; EADDRINUSE when the range has none free. */
+int rtp_session_new(struct rtp_session **sp, struct rtp_pacer *p,
+	const struct rtp_session_ops *ops, void *arg, const char *call_id);
+uint16_t rtp_session_port(const struct rtp_session *s);
+/* Starts sending to remote (silence until a prompt is queued). */
+void rtp_session_start(struct rtp_session *s, const struct sockaddr *remote, socklen_t len,
+	enum ivr_codec codec, int codec_pt, int te_pt);
+/* Stops sending (keeps the port until freed). */
+void rtp_session_stop(struct rtp_session *s);
+void rtp_session_free(struct rtp_session *s);
+
+/* Queues a prompt (a reference is taken). name is kept for "last heard". */
+int rtp_session_play(struct rtp_session *s, struct prompt *pr, const char *name,
+	bool interruptible);
+/* Drops the prompt playing and the queue. */
+void rtp_session_flush(struct rtp_session *s);
+bool rtp_session_interruptible(const struct rtp_session *s);
+bool rtp_session_idle(const struct rtp_session *s);
+/* The prompt playing now, or the last one played; NULL before any. */
+const char *rtp_session_last_prompt(const struct rtp_session *s);
+
+#endif

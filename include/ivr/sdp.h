@@ -1,0 +1,41 @@
+/* SDP offer/answer (RFC 3264) for one audio stream: G.711 plus telephone-event. */
+#ifndef IVR_SDP_H
+#define IVR_SDP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "ivr/prompt.h"
+
+enum sdp_dir {
+	SDP_SENDRECV,
+	SDP_SENDONLY,
+	SDP_RECVONLY,
+	SDP_INACTIVE,
+};
+
+struct sdp_media {
+	enum ivr_codec codec;   /* PCMU or PCMA: the first of the two in the offer's order */
+	int codec_pt;           /* payload type the offer used for it (0 or 8, or dynamic) */
+	int te_pt;              /* telephone-event payload type, -1 when not offered */
+	struct sockaddr_storage remote; /* connection address and media port */
+	socklen_t remote_len;
+	unsigned ptime;         /* ms, 20 when not given */
+	enum sdp_dir dir;       /* the offerer's direction */
+};
+
+/* Parses an SDP offer and picks the answer's codecs. Returns 0, EPROTO (malformed: why in
+ * err), or ENOTSUP when no audio stream offers PCMU or PCMA (the INVITE gets 488).
+ * Uses libosip2's SDP parser: the daemon calls parser_init() once at start-up, before any
+ * call to this. The first audio m= line with a non-zero port over RTP/AVP is used; c=0.0.0.0
+ * (hold) gives SDP_INACTIVE. err may be NULL. */
+int sdp_negotiate(struct sdp_media *m, const char *body, size_t len, char *err, size_t errlen);
+
+/* Writes the answer to m: our address and port, the chosen codec and telephone-event.
+ * sess_id/version go into o=. Returns the length, or -1 when buf is too small, local_ip is
+ * not an IP literal or m holds no valid codec, payload type or direction. */
+int sdp_write_answer(char *buf, size_t size, const struct sdp_media *m, const char *local_ip,
+	uint16_t local_port, uint64_t sess_id, uint64_t sess_version);
+
+#endif

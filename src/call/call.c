@@ -1,0 +1,1091 @@
+/* A call, from INVITE to its end: answer, menus, routing, transfer, journal. */
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "ivr/call.h"
+#include "ivr/conf.h"
+#include "ivr/hmap.h"
+#include "ivr/hours.h"
+#include "ivr/journal.h"
+#include "ivr/log.h"
+#include "ivr/menu.h"
+#include "ivr/rtp_session.h"
+#include "ivr/sdp.h"
+#include "ivr/sip.h"
+#include "ivr/util.h"
+
+#define ALLOW "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY\r\n"
+/* A department's fallback chain is checked for loops at load; this bounds it at run time. */
+#define MAX_ROUTE_HOPS 8
+
+enum call_state {
+	CALL_RINGING,  /* 180 sent, answer delayed */
+	CALL_MENU,     /* answered, in the menus */
+	CALL_ROUTING,  /* hearing why a department cannot take the call */
+	CALL_TRANSFER, /* REFER sent, waiting for the outcome */
+	CALL_GOODBYE,  /* hearing the goodbye prompt, then BYE */
+	CALL_LEAVING,  /* our BYE sent */
+	CALL_ENDED,
+};
+
+static const char *const state_names[] = {
+	"ringing", "menu", "routing", "transfer", "goodbye", "leaving", "ended",
+};
+
+struct call_mgr {
+	struct event_base *base;
+	struct conf *conf;
+	struct journal *journal;
+	struct rtp_pacer *pacer;
+	struct sip_stack *sip;
+	struct hmap *calls;
+	struct call_stats stats;
+};
+
+struct call {
+	struct call_mgr *mgr;
+	struct conf *conf;
+	enum call_state state;
+	char call_id[256];
+	char local_tag[24];
+	char ani[64], dnis[64];
+	int lang;
+	int64_t start_mono, answer_mono;
+
+	struct sip_dialog dlg;
+	struct sip_server_tx *invite_tx; /* until its final response */
+	char *ok_msg;                    /* our 2xx, retransmitted until ACK */
+	size_t ok_len;
+	struct sockaddr_storage invite_src;
+	socklen_t invite_srclen;
+	unsigned ok_interval;
+	int64_t ok_deadline;
+	struct event *ok_timer;
+	struct event *answer_timer;
+	struct event *input_timer;
+	struct event *transfer_timer;
+	struct event *free_ev;
+	char sdp_answer[512];
+
+	struct rtp_session *rtp;
+	struct sdp_media media;
+	struct menu_session menu;
+	const char *last_menu;
+
+	/* routing and transfer */
+	int dept;
+	size_t target;
+	unsigned hops;
+	struct conf_action after; /* where to go when the routing prompt ends */
+	char after_reason[200];
+	struct sip_client_tx *refer_tx;
+	struct sip_client_tx *bye_tx;
+	uint32_t refer_cseq;
+	bool refer_accepted;
+};
+
+static void call_end(struct call *c, const char *result, const char *reason);
+static void route_dept(struct call *c, int dept, const char *reason);
+static void take_action(struct call *c, const struct conf_action *a, const char *reason);
+
+static void
+set_state(struct call *c, enum call_state s)
+{
+	if (c->state == s)
+		return;
+	log_msg(LOG_PRIO_INFO, "call", c->call_id, "state %s -> %s", state_names[c->state],
+		state_names[s]);
+	c->state = s;
+}
+
+static void
+record(struct call *c, struct journal_event *ev)
+{
+	ev->call_id = c->call_id;
+	if (ev->duration_ms == 0 && ev->event != NULL && strcmp(ev->event, JEV_CALL_END) != 0 &&
+	    strcmp(ev->event, JEV_DROP) != 0)
+		ev->duration_ms = -1;
+	if (journal_append(c->mgr->journal, ev) != 0)
+		log_msg(LOG_PRIO_ERR, "call", c->call_id, "journal: %s event lost (no memory)",
+			ev->event);
+}
+
+static void
+timer_set(struct event *ev, unsigned ms)
+{
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+
+	if (ms == 0)
+		event_del(ev);
+	else
+		event_add(ev, &tv);
+}
+
+/* --- menu engine glue --- */
+
+static void
+m_play(void *arg, int id, bool interruptible)
+{
+	struct call *c = arg;
+	const struct prompt *p = conf_prompt(c->conf, c->lang, id);
+
+	if (p != NULL)
+		rtp_session_play(c->rtp, (struct prompt *)p, c->conf->prompt_names[id],
+			interruptible);
+}
+
+static void
+m_stop(void *arg)
+{
+	struct call *c = arg;
+
+	rtp_session_flush(c->rtp);
+}
+
+static bool
+m_interruptible(void *arg)
+{
+	struct call *c = arg;
+
+	return rtp_session_interruptible(c->rtp);
+}
+
+static void
+m_timer(void *arg, unsigned ms)
+{
+	struct call *c = arg;
+
+	timer_set(c->input_timer, ms);
+}
+
+static void
+m_record(void *arg, const struct journal_event *ev)
+{
+	struct call *c = arg;
+	struct journal_event e = *ev;
+
+	if (ev->menu != NULL)
+		c->last_menu = ev->menu;
+	record(c, &e);
+}
+
+static void
+m_route(void *arg, int dept, const char *reason)
+{
+	struct call *c = arg;
+
+	c->hops = 0;
+	route_dept(c, dept, reason);
+}
+
+static const struct menu_ops menu_ops = {
+	.play = m_play,
+	.stop = m_stop,
+	.interruptible = m_interruptible,
+	.timer = m_timer,
+	.record = m_record,
+	.route = m_route,
+};
+
+static void
+on_input_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct call *c = arg;
+	(void)fd;
+	(void)what;
+
+	menu_timeout(&c->menu);
+}
+
+/* --- RTP glue --- */
+
+static void
+r_key(void *arg, char key)
+{
+	struct call *c = arg;
+
+	if (c->state == CALL_MENU) {
+		log_msg(LOG_PRIO_INFO, "call", c->call_id, "key %c in menu %s", key,
+			menu_name(&c->menu));
+		menu_key(&c->menu, key);
+	}
+}
+
+static void send_bye(struct call *c);
+
+static void
+r_drained(void *arg)
+{
+	struct call *c = arg;
+	struct conf_action a;
+
+	switch (c->state) {
+	case CALL_MENU:
+		menu_prompts_done(&c->menu);
+		break;
+	case CALL_ROUTING:
+		a = c->after;
+		take_action(c, &a, c->after_reason);
+		break;
+	case CALL_GOODBYE:
+		send_bye(c);
+		break;
+	default:
+		break;
+	}
+}
+
+static const struct rtp_session_ops rtp_ops = {
+	.key = r_key,
+	.drained = r_drained,
+};
+
+/* --- routing --- */
+
+static void
+play(struct call *c, int id, bool interruptible)
+{
+	m_play(c, id, interruptible);
+}
+
+static void
+goodbye(struct call *c, const char *reason)
+{
+	log_msg(LOG_PRIO_NOTICE, "call", c->call_id, "ending the call: %s", reason);
+	str_copy(c->after_reason, reason, sizeof(c->after_reason));
+	menu_leave(&c->menu);
+	rtp_session_flush(c->rtp);
+	set_state(c, CALL_GOODBYE);
+	if (c->conf->goodbye_prompt >= 0)
+		play(c, c->conf->goodbye_prompt, false);
+	if (rtp_session_idle(c->rtp))
+		send_bye(c);
+}
+
+/* Goes where a fallback (or the menu) points, after the prompt explaining why. */
+static void
+take_action(struct call *c, const struct conf_action *a, const char *reason)
+{
+	switch (a->kind) {
+	case ACT_DEPT:
+		route_dept(c, a->index, reason);
+		break;
+	case ACT_MENU:
+		set_state(c, CALL_MENU);
+		menu_enter(&c->menu, a->index);
+		break;
+	default:
+		goodbye(c, "no department could take the call");
+		break;
+	}
+}
+
+/* Plays prompt id, then goes to the department's fallback. */
+static void
+fall_back(struct call *c, const struct conf_dept *d, int prompt_id, const char *why)
+{
+	snprintf(c->after_reason, sizeof(c->after_reason), "fallback of %s (%s)", d->name, why);
+	c->after = d->fallback;
+	rtp_session_flush(c->rtp);
+	set_state(c, CALL_ROUTING);
+	play(c, prompt_id, false);
+	if (rtp_session_idle(c->rtp))
+		r_drained(c);
+}
+
+static void on_refer_response(void *arg, int code, const struct sip_msg *resp);
+
+static void
+transfer_to_target(struct call *c)
+{
+	const struct conf_dept *d = &c->conf->depts[c->dept];
+	const char *target = d->targets[c->target];
+	char extra[768];
+	struct journal_event ev = {.event = JEV_TRANSFER_START, .dept = d->name, .target = target};
+	int rc;
+
+	snprintf(extra, sizeof(extra), "Refer-To: <%s>\r\nReferred-By: %s\r\n", target,
+		c->dlg.contact);
+	record(c, &ev);
+	c->refer_accepted = false;
+	rc = sip_dialog_send(&c->refer_tx, c->mgr->sip, &c->dlg, "REFER", extra, NULL, NULL,
+		on_refer_response, c);
+	c->refer_cseq = c->dlg.local_cseq;
+	c->mgr->stats.transfers++;
+	log_msg(LOG_PRIO_INFO, "call", c->call_id, "transfer to %s (%s)", d->name, target);
+	if (rc != 0) {
+		c->refer_tx = NULL;
+		on_refer_response(c, 503, NULL);
+		return;
+	}
+	timer_set(c->transfer_timer, d->transfer_timeout_ms);
+}
+
+static void
+route_dept(struct call *c, int dept, const char *reason)
+{
+	const struct conf_dept *d = &c->conf->depts[dept];
+	char why[160];
+
+	if (++c->hops > MAX_ROUTE_HOPS) {
+		goodbye(c, "fallback chain too long");
+		return;
+	}
+	c->dept = dept;
+	if (!hours_open(d->hours, d->tz, time(NULL))) {
+		struct journal_event ev = {
+			.event = JEV_ROUTE, .menu = c->last_menu, .dept = d->name,
+			.result = "closed", .reason = reason,
+		};
+		snprintf(why, sizeof(why), "closed (hours in %s)", d->timezone);
+		ev.detail = why;
+		record(c, &ev);
+		log_msg(LOG_PRIO_INFO, "call", c->call_id, "%s is closed: %s", d->name, reason);
+		fall_back(c, d, d->closed_prompt, "closed");
+		return;
+	}
+	if (c->hops > 1) {
+		/* a fallback: the menu engine did not record this decision */
+		struct journal_event ev = {
+			.event = JEV_ROUTE, .menu = c->last_menu, .dept = d->name, .reason = reason,
+		};
+		record(c, &ev);
+	}
+	rtp_session_flush(c->rtp);
+	set_state(c, CALL_TRANSFER);
+	play(c, d->transfer_prompt, false);
+	c->target = 0;
+	transfer_to_target(c);
+}
+
+static void
+transfer_failed(struct call *c, const char *why)
+{
+	const struct conf_dept *d = &c->conf->depts[c->dept];
+	struct journal_event ev = {
+		.event = JEV_TRANSFER_RESULT, .dept = d->name, .target = d->targets[c->target],
+		.result = "failed", .reason = why,
+	};
+
+	timer_set(c->transfer_timer, 0);
+	if (c->refer_tx != NULL) {
+		sip_client_detach(c->refer_tx);
+		c->refer_tx = NULL;
+	}
+	record(c, &ev);
+	c->mgr->stats.transfers_failed++;
+	log_msg(LOG_PRIO_NOTICE, "call", c->call_id, "transfer to %s failed: %s", d->name, why);
+	if (c->target + 1 < d->ntargets) {
+		c->target++;
+		transfer_to_target(c);
+		return;
+	}
+	fall_back(c, d, d->unavailable_prompt, "unavailable");
+}
+
+static void
+transfer_ok(struct call *c, const char *how)
+{
+	const struct conf_dept *d = &c->conf->depts[c->dept];
+	struct journal_event ev = {
+		.event = JEV_TRANSFER_RESULT, .dept = d->name, .target = d->targets[c->target],
+		.result = "ok", .reason = how,
+	};
+
+	timer_set(c->transfer_timer, 0);
+	record(c, &ev);
+	c->mgr->stats.transfers_ok++;
+	log_msg(LOG_PRIO_INFO, "call", c->call_id, "transferred to %s", d->name);
+	str_copy(c->after_reason, "transferred", sizeof(c->after_reason));
+	send_bye(c);
+}
+
+static void
+on_refer_response(void *arg, int code, const struct sip_msg *resp)
+{
+	struct call *c = arg;
+	char why[96];
+	(void)resp;
+
+	c->refer_tx = NULL;
+	if (c->state != CALL_TRANSFER)
+		return;
+	if (code >= 200 && code < 300) {
+		c->refer_accepted = true;
+		return; /* the outcome comes in NOTIFYs */
+	}
+	if (code == 408)
+		snprintf(why, sizeof(why), "REFER got no answer");
+	else
+		snprintf(why, sizeof(why), "REFER refused with %d", code);
+	transfer_failed(c, why);
+}
+
+static void
+on_transfer_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct call *c = arg;
+	char why[64];
+	(void)fd;
+	(void)what;
+
+	if (c->state != CALL_TRANSFER)
+		return;
+	snprintf(why, sizeof(why), "no result within %u s",
+		c->conf->depts[c->dept].transfer_timeout_ms / 1000);
+	transfer_failed(c, why);
+}
+
+/* --- ending --- */
+
+static void
+on_bye_response(void *arg, int code, const struct sip_msg *resp)
+{
+	struct call *c = arg;
+	(void)resp;
+	(void)code;
+
+	c->bye_tx = NULL;
+	call_end(c, strcmp(c->after_reason, "transferred") == 0 ? "transferred" : "ended",
+		c->after_reason);
+}
+
+static void
+send_bye(struct call *c)
+{
+	if (c->state == CALL_LEAVING || c->state == CALL_ENDED)
+		return;
+	menu_leave(&c->menu);
+	set_state(c, CALL_LEAVING);
+	rtp_session_stop(c->rtp);
+	if (sip_dialog_send(&c->bye_tx, c->mgr->sip, &c->dlg, "BYE", NULL, NULL, NULL,
+		on_bye_response, c) != 0) {
+		c->bye_tx = NULL;
+		call_end(c, "ended", c->after_reason);
+	}
+}
+
+static void
+call_free(evutil_socket_t fd, short what, void *arg)
+{
+	struct call *c = arg;
+	(void)fd;
+	(void)what;
+
+	event_free(c->free_ev);
+	event_free(c->ok_timer);
+	event_free(c->answer_timer);
+	event_free(c->input_timer);
+	event_free(c->transfer_timer);
+	rtp_session_free(c->rtp);
+	sip_dialog_free(&c->dlg);
+	free(c->ok_msg);
+	conf_unref(c->conf);
+	free(c);
+}
+
+static void
+call_end(struct call *c, const char *result, const char *reason)
+{
+	struct journal_event ev = {
+		.event = JEV_CALL_END, .result = result, .reason = reason,
+		.duration_ms = clock_mono_ms() - c->start_mono,
+	};
+
+	if (c->state == CALL_ENDED)
+		return;
+	set_state(c, CALL_ENDED);
+	log_msg(LOG_PRIO_INFO, "call", c->call_id, "ended (%s): %s", result, reason);
+	record(c, &ev);
+	menu_leave(&c->menu);
+	event_del(c->ok_timer);
+	event_del(c->answer_timer);
+	event_del(c->input_timer);
+	event_del(c->transfer_timer);
+	rtp_session_stop(c->rtp);
+	/* pending transactions finish on their own, without calling back */
+	sip_client_detach(c->refer_tx);
+	sip_client_detach(c->bye_tx);
+	if (c->invite_tx != NULL) {
+		sip_respond(c->invite_tx, 500, "Server Internal Error", c->local_tag, NULL, NULL,
+			NULL);
+		c->invite_tx = NULL;
+	}
+	hmap_del(c->mgr->calls, c->call_id);
+	c->mgr->stats.active--;
+	/* freed from the loop, after whatever handler is running now returns */
+	event_active(c->free_ev, 0, 0);
+}
+
+/* The caller hung up while still in the IVR. */
+static void
+drop(struct call *c, const char *how)
+{
+	int64_t in_ivr = clock_mono_ms() - (c->answer_mono ? c->answer_mono : c->start_mono);
+	char detail[64];
+	struct journal_event ev = {
+		.event = JEV_DROP, .menu = c->last_menu, .duration_ms = in_ivr,
+		.prompt = rtp_session_last_prompt(c->rtp), .reason = how,
+	};
+
+	snprintf(detail, sizeof(detail), "state %s", state_names[c->state]);
+	ev.detail = detail;
+	record(c, &ev);
+	c->mgr->stats.drops++;
+	log_msg(LOG_PRIO_INFO, "call", c->call_id, "caller hung up in %s %s after %.1f s",
+		c->state == CALL_MENU ? "menu" : "state",
+		c->state == CALL_MENU && c->last_menu ? c->last_menu : state_names[c->state],
+		(double)in_ivr / 1000.0);
+}
+
+/* --- answering --- */
+
+static void
+on_ok_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct call *c = arg;
+	(void)fd;
+	(void)what;
+
+	if (clock_mono_ms() >= c->ok_deadline) {
+		/* RFC 3261 13.3.1.4: no ACK within 64*T1 ends the session with a BYE */
+		c->mgr->stats.no_ack++;
+		log_msg(LOG_PRIO_WARNING, "call", c->call_id, "no ACK for 200 OK: ending the call");
+		str_copy(c->after_reason, "no ACK for our 200 OK", sizeof(c->after_reason));
+		if (c->state == CALL_MENU || c->state == CALL_ROUTING || c->state == CALL_TRANSFER)
+			drop(c, "no ACK");
+		send_bye(c);
+		return;
+	}
+	sip_send(c->dlg.transport, (struct sockaddr *)&c->invite_src, c->invite_srclen,
+		c->ok_msg, c->ok_len);
+	c->ok_interval = c->ok_interval * 2 < SIP_T2 ? c->ok_interval * 2 : SIP_T2;
+	timer_set(c->ok_timer, c->ok_interval);
+}
+
+static void
+start_ok_retransmit(struct call *c, const struct sip_server_tx *tx)
+{
+	const struct sip_msg *req = sip_tx_request(tx);
+	char extra[256];
+
+	free(c->ok_msg);
+	c->ok_msg = NULL;
+	snprintf(extra, sizeof(extra), "Contact: %s\r\n" ALLOW "Supported: \r\n", c->dlg.contact);
+	if (sip_build_response(&c->ok_msg, &c->ok_len, req, 200, "OK", c->local_tag, extra,
+		"application/sdp", c->sdp_answer, c->conf->user_agent) != 0)
+		return;
+	memcpy(&c->invite_src, &req->src, req->srclen);
+	c->invite_srclen = req->srclen;
+	c->ok_interval = SIP_T1;
+	c->ok_deadline = clock_mono_ms() + SIP_TX_TIMEOUT;
+	timer_set(c->ok_timer, SIP_T1);
+}
+
+static void
+answer(struct call *c)
+{
+	char extra[256];
+	int entry;
+	const struct conf_number *num;
+
+	snprintf(extra, sizeof(extra), "Contact: %s\r\n" ALLOW "Supported: \r\n", c->dlg.contact);
+	start_ok_retransmit(c, c->invite_tx);
+	sip_respond(c->invite_tx, 200, "OK", c->local_tag, extra, "application/sdp",
+		c->sdp_answer);
+	c->invite_tx = NULL;
+	c->mgr->stats.answered++;
+	c->answer_mono = clock_mono_ms();
+	rtp_session_start(c->rtp, (struct sockaddr *)&c->media.remote, c->media.remote_len,
+		c->media.codec, c->media.codec_pt, c->media.te_pt);
+	set_state(c, CALL_MENU);
+	num = conf_number_find(c->conf, c->dnis);
+	entry = num != NULL && num->menu >= 0 ? num->menu : c->conf->entry_menu;
+	menu_enter(&c->menu, entry);
+}
+
+static void
+on_answer_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct call *c = arg;
+	(void)fd;
+	(void)what;
+
+	if (c->state == CALL_RINGING && c->invite_tx != NULL)
+		answer(c);
+}
+
+static void
+reject(struct sip_server_tx *tx, int code, const char *reason, const char *extra)
+{
+	sip_respond(tx, code, reason, NULL, extra, NULL, NULL);
+}
+
+/* Copies at most the user part's safe characters: it goes into logs and the journal. */
+static void
+copy_user(char *dst, size_t size, const char *src)
+{
+	size_t n = 0;
+
+	for (; *src != '\0' && n + 1 < size; src++)
+		if ((*src >= '0' && *src <= '9') || (*src >= 'a' && *src <= 'z') ||
+		    (*src >= 'A' && *src <= 'Z') || strchr("+-._*#", *src) != NULL)
+			dst[n++] = *src;
+	dst[n] = '\0';
+}
+
+static void
+new_call(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req)
+{
+	struct conf *conf = m->conf;
+	const char *require = sip_msg_header(req, "require");
+	const struct conf_number *num;
+	struct call *c = NULL;
+	char ctype[64], err[200], warn[256];
+	const char *body;
+	size_t blen;
+	int rc;
+
+	m->stats.total++;
+	if (require != NULL) {
+		/* RFC 3261 8.2.2.3: we support no extension a caller could require */
+		snprintf(warn, sizeof(warn), "Unsupported: %s\r\n", require);
+		reject(tx, 420, "Bad Extension", warn);
+		goto rejected;
+	}
+	body = sip_msg_body(req, &blen);
+	if (body == NULL || blen == 0) {
+		reject(tx, 488, "Not Acceptable Here",
+			"Warning: 399 ivrd \"an SDP offer in the INVITE is required\"\r\n");
+		goto rejected;
+	}
+	if (sip_msg_content_type(req, ctype, sizeof(ctype)) == NULL ||
+	    strcmp(ctype, "application/sdp") != 0) {
+		reject(tx, 415, "Unsupported Media Type", "Accept: application/sdp\r\n");
+		goto rejected;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		reject(tx, 503, "Service Unavailable", "Retry-After: 5\r\n");
+		goto rejected;
+	}
+	rc = sdp_negotiate(&c->media, body, blen, err, sizeof(err));
+	if (rc != 0) {
+		log_msg(LOG_PRIO_NOTICE, "call", req->call_id, "SDP offer refused: %s", err);
+		if (rc == ENOTSUP) {
+			snprintf(warn, sizeof(warn), "Warning: 305 ivrd \"offer PCMU or PCMA\"\r\n");
+			reject(tx, 488, "Not Acceptable Here", warn);
+		} else {
+			reject(tx, 400, "Bad Request (malformed SDP)", NULL);
+		}
+		goto rejected;
+	}
+	c->mgr = m;
+	str_copy(c->call_id, req->call_id, sizeof(c->call_id));
+	sip_random_token(c->local_tag, sizeof(c->local_tag));
+	if (sip_dialog_init(&c->dlg, req, c->local_tag) != 0) {
+		reject(tx, 400, "Bad Request (Missing Contact)", NULL);
+		goto rejected;
+	}
+	c->free_ev = event_new(m->base, -1, 0, call_free, c);
+	c->ok_timer = evtimer_new(m->base, on_ok_timer, c);
+	c->answer_timer = evtimer_new(m->base, on_answer_timer, c);
+	c->input_timer = evtimer_new(m->base, on_input_timeout, c);
+	c->transfer_timer = evtimer_new(m->base, on_transfer_timeout, c);
+	if (c->free_ev == NULL || c->ok_timer == NULL || c->answer_timer == NULL ||
+	    c->input_timer == NULL || c->transfer_timer == NULL) {
+		reject(tx, 503, "Service Unavailable", "Retry-After: 5\r\n");
+		goto rejected;
+	}
+	rc = rtp_session_new(&c->rtp, m->pacer, &rtp_ops, c, c->call_id);
+	if (rc != 0) {
+		log_msg(LOG_PRIO_WARNING, "call", req->call_id, "no RTP port: %s", strerror(rc));
+		reject(tx, 503, "Service Unavailable", "Retry-After: 5\r\n");
+		goto rejected;
+	}
+	if (sdp_write_answer(c->sdp_answer, sizeof(c->sdp_answer), &c->media,
+		conf->rtp_address, rtp_session_port(c->rtp), arc4random(), 1) < 0 ||
+	    hmap_put(m->calls, c->call_id, c) != 0) {
+		reject(tx, 500, "Server Internal Error", NULL);
+		goto rejected;
+	}
+
+	c->conf = conf_ref(conf);
+	c->invite_tx = tx;
+	c->start_mono = clock_mono_ms();
+	copy_user(c->ani, sizeof(c->ani), sip_msg_from_user(req));
+	copy_user(c->dnis, sizeof(c->dnis), sip_msg_ruri_user(req));
+	num = conf_number_find(conf, c->dnis);
+	c->lang = num != NULL ? num->lang : 0;
+	menu_init(&c->menu, conf, &menu_ops, c);
+	m->stats.active++;
+	{
+		char detail[64];
+		struct journal_event ev = {
+			.event = JEV_CALL_START, .ani = c->ani, .dnis = c->dnis,
+			.generation = (int64_t)conf->generation, .detail = detail,
+		};
+		snprintf(detail, sizeof(detail), "language %s", conf->langs[c->lang]);
+		record(c, &ev);
+	}
+	log_msg(LOG_PRIO_INFO, "call", c->call_id, "call from %s to %s, %s, rtp port %u",
+		c->ani, c->dnis, c->media.codec == IVR_PCMU ? "PCMU" : "PCMA",
+		rtp_session_port(c->rtp));
+	if (conf->answer_delay_ms > 0) {
+		c->state = CALL_RINGING;
+		sip_respond(tx, 180, "Ringing", c->local_tag, NULL, NULL, NULL);
+		timer_set(c->answer_timer, conf->answer_delay_ms);
+		return;
+	}
+	answer(c);
+	return;
+rejected:
+	m->stats.rejected++;
+	if (c != NULL) {
+		if (c->free_ev != NULL)
+			event_free(c->free_ev);
+		if (c->ok_timer != NULL)
+			event_free(c->ok_timer);
+		if (c->answer_timer != NULL)
+			event_free(c->answer_timer);
+		if (c->input_timer != NULL)
+			event_free(c->input_timer);
+		if (c->transfer_timer != NULL)
+			event_free(c->transfer_timer);
+		rtp_session_free(c->rtp);
+		sip_dialog_free(&c->dlg);
+		free(c);
+	}
+}
+
+/* re-INVITE: keep the call's place in the menu; follow a new media address. */
+static void
+reinvite(struct call *c, struct sip_server_tx *tx, const struct sip_msg *req)
+{
+	struct sdp_media media;
+	const char *body;
+	size_t blen;
+	char err[200];
+
+	body = sip_msg_body(req, &blen);
+	if (body != NULL && blen > 0) {
+		if (sdp_negotiate(&media, body, blen, err, sizeof(err)) != 0 ||
+		    media.codec != c->media.codec) {
+			reject(tx, 488, "Not Acceptable Here", NULL);
+			return;
+		}
+		c->media.remote = media.remote;
+		c->media.remote_len = media.remote_len;
+		if (c->state != CALL_LEAVING && c->state != CALL_ENDED)
+			rtp_session_start(c->rtp, (struct sockaddr *)&media.remote, media.remote_len,
+				c->media.codec, c->media.codec_pt, c->media.te_pt);
+	}
+	start_ok_retransmit(c, tx);
+	{
+		char extra[256];
+		snprintf(extra, sizeof(extra), "Contact: %s\r\n" ALLOW, c->dlg.contact);
+		sip_respond(tx, 200, "OK", NULL, extra, "application/sdp", c->sdp_answer);
+	}
+}
+
+static bool
+is_refer_event(const char *event)
+{
+	size_t n = strcspn(event, "; \t");
+
+	return n == 5 && strncasecmp(event, "refer", 5) == 0;
+}
+
+/* NOTIFY for our REFER (RFC 3515 2.4.5): the body's status line is the transfer's fate. */
+static void
+notify(struct call *c, struct sip_server_tx *tx, const struct sip_msg *req)
+{
+	const char *event = sip_msg_header(req, "event");
+	const char *state = sip_msg_header(req, "subscription-state");
+	const char *body;
+	const char *id;
+	size_t blen;
+	int code = 0;
+	char frag[64], why[96];
+
+	if (event == NULL)
+		event = sip_msg_header(req, "o");
+	if (event == NULL || !is_refer_event(event)) {
+		reject(tx, 489, "Bad Event", "Allow-Events: refer\r\n");
+		return;
+	}
+	if (c->state != CALL_TRANSFER && c->state != CALL_LEAVING) {
+		reject(tx, 481, "Subscription Does Not Exist", NULL);
+		return;
+	}
+	reject(tx, 200, "OK", NULL);
+	if (c->state != CALL_TRANSFER)
+		return;
+	/* an id names the REFER by its CSeq; NOTIFYs for an earlier target are stale */
+	id = strcasestr(event, "id=");
+	if (id != NULL && (uint32_t)strtoul(id + 3, NULL, 10) != c->refer_cseq)
+		return;
+	body = sip_msg_body(req, &blen);
+	if (body != NULL && blen > 0) {
+		size_t n = blen < sizeof(frag) - 1 ? blen : sizeof(frag) - 1;
+		memcpy(frag, body, n);
+		frag[n] = '\0';
+		if (sscanf(frag, "SIP/2.0 %d", &code) != 1)
+			code = 0;
+	}
+	c->refer_accepted = true;
+	if (code >= 200 && code < 300) {
+		snprintf(why, sizeof(why), "target answered %d", code);
+		transfer_ok(c, why);
+	} else if (code >= 300) {
+		snprintf(why, sizeof(why), "target answered %d", code);
+		transfer_failed(c, why);
+	} else if (state != NULL && strncasecmp(state, "terminated", 10) == 0) {
+		transfer_failed(c, "subscription ended without a final result");
+	}
+}
+
+static void
+bye(struct call *c, struct sip_server_tx *tx)
+{
+	reject(tx, 200, "OK", NULL);
+	switch (c->state) {
+	case CALL_MENU:
+	case CALL_ROUTING:
+		drop(c, "caller hung up");
+		call_end(c, "dropped", "caller hung up in the IVR");
+		break;
+	case CALL_TRANSFER:
+		if (c->refer_accepted) {
+			const struct conf_dept *d = &c->conf->depts[c->dept];
+			struct journal_event ev = {
+				.event = JEV_TRANSFER_RESULT, .dept = d->name,
+				.target = d->targets[c->target], .result = "unconfirmed",
+				.reason = "the caller's side ended our leg before reporting the outcome",
+			};
+			record(c, &ev);
+			call_end(c, "transferred", "caller's side ended the call during transfer");
+		} else {
+			drop(c, "caller hung up during transfer");
+			call_end(c, "dropped", "caller hung up during transfer");
+		}
+		break;
+	case CALL_GOODBYE:
+		call_end(c, "ended", c->after_reason);
+		break;
+	default:
+		call_end(c, strcmp(c->after_reason, "transferred") == 0 ? "transferred" : "ended",
+			c->after_reason[0] ? c->after_reason : "caller hung up");
+		break;
+	}
+}
+
+static void
+in_dialog(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req)
+{
+	const char *method = sip_msg_method(req);
+	struct call *c = hmap_get(m->calls, req->call_id);
+	const char *ftag = sip_msg_from_tag(req);
+	const char *ttag = sip_msg_to_tag(req);
+
+	if (c == NULL || c->state == CALL_ENDED || ttag == NULL ||
+	    strcmp(ttag, c->local_tag) != 0 || ftag == NULL || c->dlg.remote_hdr == NULL ||
+	    strstr(c->dlg.remote_hdr, ftag) == NULL) {
+		reject(tx, 481, "Call/Transaction Does Not Exist", NULL);
+		return;
+	}
+	/* RFC 3261 12.2.2: a CSeq lower than the last is out of order */
+	if (sip_msg_cseq(req) < c->dlg.remote_cseq) {
+		reject(tx, 500, "Server Internal Error", "Retry-After: 1\r\n");
+		return;
+	}
+	c->dlg.remote_cseq = sip_msg_cseq(req);
+	if (strcmp(method, "BYE") == 0)
+		bye(c, tx);
+	else if (strcmp(method, "NOTIFY") == 0)
+		notify(c, tx, req);
+	else if (strcmp(method, "INVITE") == 0)
+		reinvite(c, tx, req);
+	else if (strcmp(method, "OPTIONS") == 0)
+		reject(tx, 200, "OK", ALLOW "Accept: application/sdp\r\n");
+	else if (strcmp(method, "INFO") == 0 || strcmp(method, "UPDATE") == 0 ||
+		 strcmp(method, "REFER") == 0 || strcmp(method, "PRACK") == 0 ||
+		 strcmp(method, "MESSAGE") == 0 || strcmp(method, "SUBSCRIBE") == 0)
+		reject(tx, 405, "Method Not Allowed", ALLOW);
+	else
+		reject(tx, 501, "Not Implemented", ALLOW);
+}
+
+static void
+on_request(void *arg, struct sip_server_tx *tx, const struct sip_msg *req)
+{
+	struct call_mgr *m = arg;
+	const char *method = sip_msg_method(req);
+	const char *mf = sip_msg_header(req, "max-forwards");
+
+	if (mf != NULL && strtol(mf, NULL, 10) <= 0 && strcmp(method, "OPTIONS") != 0) {
+		reject(tx, 483, "Too Many Hops", NULL);
+		return;
+	}
+	if (sip_msg_to_tag(req) != NULL) {
+		in_dialog(m, tx, req);
+		return;
+	}
+	if (strcmp(method, "INVITE") == 0) {
+		if (hmap_get(m->calls, req->call_id) != NULL) {
+			/* same Call-ID, new transaction, no To tag: a loop or a fork */
+			reject(tx, 482, "Loop Detected", NULL);
+			return;
+		}
+		new_call(m, tx, req);
+	} else if (strcmp(method, "OPTIONS") == 0) {
+		reject(tx, 200, "OK", ALLOW "Accept: application/sdp\r\n");
+	} else if (strcmp(method, "BYE") == 0 || strcmp(method, "NOTIFY") == 0) {
+		reject(tx, 481, "Call/Transaction Does Not Exist", NULL);
+	} else if (strcmp(method, "REGISTER") == 0 || strcmp(method, "SUBSCRIBE") == 0 ||
+		   strcmp(method, "PUBLISH") == 0 || strcmp(method, "MESSAGE") == 0 ||
+		   strcmp(method, "REFER") == 0 || strcmp(method, "INFO") == 0 ||
+		   strcmp(method, "UPDATE") == 0 || strcmp(method, "PRACK") == 0) {
+		reject(tx, 405, "Method Not Allowed", ALLOW);
+	} else {
+		reject(tx, 501, "Not Implemented", ALLOW);
+	}
+}
+
+static void
+on_ack(void *arg, const struct sip_msg *ack)
+{
+	struct call_mgr *m = arg;
+	struct call *c = hmap_get(m->calls, ack->call_id);
+
+	if (c == NULL || c->ok_msg == NULL)
+		return;
+	event_del(c->ok_timer);
+	free(c->ok_msg);
+	c->ok_msg = NULL;
+}
+
+static void
+on_cancel(void *arg, struct sip_server_tx *invite_tx)
+{
+	struct call_mgr *m = arg;
+	const struct sip_msg *req = sip_tx_request(invite_tx);
+	struct call *c = hmap_get(m->calls, req->call_id);
+
+	if (c == NULL || c->invite_tx != invite_tx)
+		return;
+	sip_respond(invite_tx, 487, "Request Terminated", c->local_tag, NULL, NULL, NULL);
+	c->invite_tx = NULL;
+	m->stats.cancelled++;
+	call_end(c, "cancelled", "caller cancelled before answer");
+}
+
+static const struct sip_handlers sip_handlers = {
+	.request = on_request,
+	.ack = on_ack,
+	.cancel = on_cancel,
+};
+
+int
+call_mgr_new(struct call_mgr **mp, struct event_base *base, struct conf *conf,
+	struct journal *j, struct rtp_pacer *pacer)
+{
+	struct call_mgr *m = calloc(1, sizeof(*m));
+	int rc;
+
+	if (m == NULL)
+		return ENOMEM;
+	m->base = base;
+	m->journal = j;
+	m->pacer = pacer;
+	m->conf = conf_ref(conf);
+	if ((rc = hmap_new(&m->calls)) != 0)
+		goto fail;
+	if ((rc = sip_stack_new(&m->sip, base, &sip_handlers, m, conf->user_agent)) != 0)
+		goto fail;
+	for (size_t i = 0; i < conf->nlisten; i++) {
+		rc = sip_stack_listen(m->sip, &conf->listen[i]);
+		if (rc != 0) {
+			log_err("sip", "cannot listen on %s: %s", conf->listen[i].text, strerror(rc));
+			goto fail;
+		}
+	}
+	*mp = m;
+	return 0;
+fail:
+	call_mgr_free(m);
+	return rc;
+}
+
+struct sip_stack *
+call_mgr_sip(struct call_mgr *m)
+{
+	return m->sip;
+}
+
+void
+call_mgr_set_conf(struct call_mgr *m, struct conf *conf)
+{
+	struct conf *old = m->conf;
+
+	m->conf = conf_ref(conf);
+	conf_unref(old);
+}
+
+void
+call_mgr_stats(const struct call_mgr *m, struct call_stats *st)
+{
+	*st = m->stats;
+}
+
+static void
+collect(void *arg, const char *key, void *value)
+{
+	struct call ***p = arg;
+	(void)key;
+	*(*p)++ = value;
+}
+
+void
+call_mgr_end_all(struct call_mgr *m, const char *reason)
+{
+	size_t n = hmap_count(m->calls);
+	struct call **all = calloc(n + 1, sizeof(*all)), **p = all;
+
+	if (all == NULL)
+		return;
+	hmap_foreach(m->calls, collect, &p);
+	for (size_t i = 0; i < n; i++) {
+		struct call *c = all[i];
+		if (c->state == CALL_MENU || c->state == CALL_ROUTING || c->state == CALL_TRANSFER)
+			drop(c, reason);
+		if (c->state == CALL_RINGING) {
+			call_end(c, "ended", reason);
+			continue;
+		}
+		str_copy(c->after_reason, reason, sizeof(c->after_reason));
+		send_bye(c);
+		call_end(c, "ended", reason);
+	}
+	free(all);
+}
+
+void
+call_mgr_free(struct call_mgr *m)
+{
+	if (m == NULL)
+		return;
+	if (m->calls != NULL)
+		call_mgr_end_all(m, "daemon stopping");
+	/* run the deferred frees of the calls just ended */
+	event_base_loop(m->base, EVLOOP_NONBLOCK);
+	sip_stack_free(m->sip);
+	hmap_free(m->calls);
+	conf_unref(m->conf);
+	free(m);
+}

@@ -1,0 +1,1160 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ivr/conf.h"
+#include "ivr/hours.h"
+#include "ivr/log.h"
+#include "ivr/prompt.h"
+#include "ivr/util.h"
+#include "table.h"
+
+/* A prompt name in use, with the first setting that named it (for error lines). */
+struct prompt_use {
+	char file[256];
+	int line;
+	char path[128];
+};
+
+struct loader {
+	struct conf *c;
+	struct conf_errors *e;
+	const char *file; /* main file, for settings without a source line */
+	struct prompt_use *uses;
+	size_t nuses_alloc;
+	int nomem;
+};
+
+/* Values read through the table; strings point into libconfig's tree. */
+struct val {
+	const char *s;
+	long long i;
+	double d;
+	bool b;
+	const config_setting_t *set; /* NULL when the default applies */
+};
+
+static const char key_chars[CONF_KEYS + 1] = "0123456789*#ABCD";
+
+int
+conf_key_index(char key)
+{
+	const char *p;
+
+	if (key == '\0')
+		return -1;
+	p = strchr(key_chars, key);
+	return p == NULL ? -1 : (int)(p - key_chars);
+}
+
+static void
+add_line(struct loader *l, char ***list, size_t *n, const char *line)
+{
+	char **nl = realloc(*list, (*n + 1) * sizeof(**list));
+	char *dup = strdup(line);
+
+	if (nl == NULL || dup == NULL) {
+		free(dup);
+		if (nl != NULL)
+			*list = nl;
+		l->nomem = 1;
+		return;
+	}
+	*list = nl;
+	(*list)[(*n)++] = dup;
+}
+
+static void
+setting_where(const struct loader *l, const config_setting_t *s, char *buf, size_t size)
+{
+	const char *file = s != NULL ? config_setting_source_file(s) : NULL;
+	int line = s != NULL ? (int)config_setting_source_line(s) : 0;
+
+	if (file == NULL)
+		file = l->file;
+	if (line > 0)
+		snprintf(buf, size, "%s:%d", file, line);
+	else
+		snprintf(buf, size, "%s", file);
+}
+
+static void __attribute__((format(printf, 5, 6)))
+report(struct loader *l, bool error, const config_setting_t *s, const char *path,
+	const char *fmt, ...)
+{
+	char where[300], msg[512], line[1024];
+	va_list ap;
+
+	setting_where(l, s, where, sizeof(where));
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(line, sizeof(line), "%s: %s: %s", where, path, msg);
+	if (error)
+		add_line(l, &l->e->errors, &l->e->nerrors, line);
+	else
+		add_line(l, &l->e->warnings, &l->e->nwarnings, line);
+}
+
+#define conf_error(l, s, path, ...) report(l, true, s, path, __VA_ARGS__)
+#define conf_warn(l, s, path, ...) report(l, false, s, path, __VA_ARGS__)
+
+void
+conf_errors_free(struct conf_errors *e)
+{
+	for (size_t i = 0; i < e->nerrors; i++)
+		free(e->errors[i]);
+	for (size_t i = 0; i < e->nwarnings; i++)
+		free(e->warnings[i]);
+	free(e->errors);
+	free(e->warnings);
+	memset(e, 0, sizeof(*e));
+}
+
+static char *
+xstrdup(struct loader *l, const char *s)
+{
+	char *d = strdup(s != NULL ? s : "");
+
+	if (d == NULL)
+		l->nomem = 1;
+	return d;
+}
+
+/* Settings a block does not know are errors: a typo must not be silently ignored. */
+static void
+check_unknown(struct loader *l, const config_setting_t *group, const struct conf_opt *opts,
+	const char *path)
+{
+	int n = config_setting_length(group);
+
+	for (int i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+		const char *name = config_setting_name(s);
+		char p[256];
+
+		if (name == NULL || conf_table_find(opts, name) != NULL)
+			continue;
+		snprintf(p, sizeof(p), "%s.%s", path, name);
+		conf_error(l, s, p, "unknown setting");
+	}
+}
+
+static const char *
+type_name(enum opt_type t)
+{
+	switch (t) {
+	case OPT_STRING: return "a string";
+	case OPT_INT: return "an integer";
+	case OPT_SECONDS: return "a number of seconds";
+	case OPT_BOOL: return "true or false";
+	case OPT_STRINGS: return "a list of strings";
+	case OPT_PORTS: return "[first, last]";
+	case OPT_LIST: return "a list of groups";
+	}
+	return "?";
+}
+
+/* Reads one table setting from group (which may be NULL: defaults). Returns false when it
+ * is missing with no default or wrong, after reporting. */
+static bool
+get(struct loader *l, const config_setting_t *group, const struct conf_opt *opts,
+	const char *path, const char *name, struct val *v)
+{
+	const struct conf_opt *o = conf_table_find(opts, name);
+	config_setting_t *s = group != NULL ? config_setting_get_member(group, name) : NULL;
+	char p[256];
+	int t;
+
+	memset(v, 0, sizeof(*v));
+	snprintf(p, sizeof(p), "%s.%s", path, name);
+	if (s == NULL) {
+		if (o->required) {
+			conf_error(l, group, p, "missing (%s)", o->help);
+			return false;
+		}
+		if (o->def == NULL)
+			return true;
+		switch (o->type) {
+		case OPT_STRING: v->s = o->def; break;
+		case OPT_INT: v->i = strtoll(o->def, NULL, 10); break;
+		case OPT_SECONDS: v->d = strtod(o->def, NULL); break;
+		case OPT_BOOL: v->b = strcmp(o->def, "true") == 0; break;
+		default: break; /* lists: callers supply their own default */
+		}
+		return true;
+	}
+	v->set = s;
+	t = config_setting_type(s);
+	switch (o->type) {
+	case OPT_STRING:
+		if (t != CONFIG_TYPE_STRING)
+			goto bad_type;
+		v->s = config_setting_get_string(s);
+		if (v->s[0] == '\0') {
+			conf_error(l, s, p, "must not be empty");
+			return false;
+		}
+		return true;
+	case OPT_BOOL:
+		if (t != CONFIG_TYPE_BOOL)
+			goto bad_type;
+		v->b = config_setting_get_bool(s);
+		return true;
+	case OPT_INT:
+		if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
+			goto bad_type;
+		v->i = config_setting_get_int64(s);
+		v->d = (double)v->i;
+		break;
+	case OPT_SECONDS:
+		if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64)
+			v->d = (double)config_setting_get_int64(s);
+		else if (t == CONFIG_TYPE_FLOAT)
+			v->d = config_setting_get_float(s);
+		else
+			goto bad_type;
+		break;
+	case OPT_STRINGS:
+		if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+			goto bad_type;
+		for (int i = 0; i < config_setting_length(s); i++) {
+			config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+			if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+				conf_error(l, e, p, "element %d is not a string", i + 1);
+				return false;
+			}
+		}
+		return true;
+	case OPT_PORTS:
+		if ((t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) ||
+		    config_setting_length(s) != 2 ||
+		    config_setting_type(config_setting_get_elem(s, 0)) != CONFIG_TYPE_INT ||
+		    config_setting_type(config_setting_get_elem(s, 1)) != CONFIG_TYPE_INT)
+			goto bad_type;
+		return true;
+	case OPT_LIST:
+		if (t != CONFIG_TYPE_LIST)
+			goto bad_type;
+		return true;
+	}
+	if ((o->min != 0 || o->max != 0) && (v->d < o->min || v->d > o->max || isnan(v->d))) {
+		conf_error(l, s, p, "%g is out of range (%g to %g)", v->d, o->min, o->max);
+		return false;
+	}
+	return true;
+bad_type:
+	conf_error(l, s, p, "must be %s", type_name(o->type));
+	return false;
+}
+
+/* Interns a prompt name; returns its id or -1 after reporting a bad name. */
+static int
+prompt_id(struct loader *l, const char *name, const config_setting_t *s, const char *path)
+{
+	struct conf *c = l->c;
+	char probe[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < c->nprompts; i++)
+		if (strcmp(c->prompt_names[i], name) == 0)
+			return (int)i;
+	if (prompt_resolve(probe, sizeof(probe), "/", "x", name) == EINVAL) {
+		conf_error(l, s, path, "\"%s\" is not a prompt name (letters, digits, _ - and /)",
+			name);
+		return -1;
+	}
+	if (i >= l->nuses_alloc) {
+		size_t n = l->nuses_alloc ? l->nuses_alloc * 2 : 16;
+		struct prompt_use *nu = realloc(l->uses, n * sizeof(*nu));
+		char **nn = realloc(c->prompt_names, n * sizeof(*nn));
+		if (nn != NULL)
+			c->prompt_names = nn;
+		if (nu != NULL)
+			l->uses = nu;
+		if (nu == NULL || nn == NULL) {
+			l->nomem = 1;
+			return -1;
+		}
+		l->nuses_alloc = n;
+	}
+	c->prompt_names[i] = xstrdup(l, name);
+	if (c->prompt_names[i] == NULL)
+		return -1;
+	setting_where(l, s, l->uses[i].file, sizeof(l->uses[i].file));
+	str_copy(l->uses[i].path, path, sizeof(l->uses[i].path));
+	c->nprompts++;
+	return (int)i;
+}
+
+static int
+get_prompt(struct loader *l, const config_setting_t *group, const struct conf_opt *opts,
+	const char *path, const char *name, const char *def)
+{
+	struct val v;
+	char p[256];
+
+	if (!get(l, group, opts, path, name, &v))
+		return -1;
+	if (v.s == NULL)
+		v.s = def;
+	if (v.s == NULL)
+		return -1;
+	snprintf(p, sizeof(p), "%s.%s", path, name);
+	return prompt_id(l, v.s, v.set != NULL ? v.set : group, p);
+}
+
+static bool
+parse_action(struct loader *l, const char *text, struct conf_action *a,
+	const config_setting_t *s, const char *path)
+{
+	memset(a, 0, sizeof(*a));
+	if (strcmp(text, "repeat") == 0) {
+		a->kind = ACT_REPEAT;
+	} else if (strcmp(text, "back") == 0) {
+		a->kind = ACT_BACK;
+	} else if (strncmp(text, "menu:", 5) == 0) {
+		a->kind = ACT_MENU;
+		a->index = conf_menu_find(l->c, text + 5);
+		if (a->index < 0) {
+			conf_error(l, s, path, "no menu named \"%s\"", text + 5);
+			a->kind = ACT_NONE;
+			return false;
+		}
+	} else if (strncmp(text, "dept:", 5) == 0) {
+		a->kind = ACT_DEPT;
+		a->index = conf_dept_find(l->c, text + 5);
+		if (a->index < 0) {
+			conf_error(l, s, path, "no department named \"%s\"", text + 5);
+			a->kind = ACT_NONE;
+			return false;
+		}
+	} else {
+		conf_error(l, s, path,
+			"\"%s\" is not an action (menu:NAME, dept:NAME, repeat or back)", text);
+		return false;
+	}
+	return true;
+}
+
+static bool
+parse_listen(struct conf_listen *li, const char *text)
+{
+	char host[64];
+	const char *rest, *colon;
+	char *end;
+	long port;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&li->addr;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&li->addr;
+
+	memset(li, 0, sizeof(*li));
+	if (strncmp(text, "udp:", 4) != 0)
+		return false;
+	rest = text + 4;
+	if (rest[0] == '[') {
+		const char *close = strchr(rest, ']');
+		if (close == NULL || close[1] != ':' || (size_t)(close - rest - 1) >= sizeof(host))
+			return false;
+		memcpy(host, rest + 1, (size_t)(close - rest - 1));
+		host[close - rest - 1] = '\0';
+		colon = close + 1;
+	} else {
+		colon = strrchr(rest, ':');
+		if (colon == NULL || (size_t)(colon - rest) >= sizeof(host))
+			return false;
+		memcpy(host, rest, (size_t)(colon - rest));
+		host[colon - rest] = '\0';
+	}
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || colon[1] == '\0' || port < 1 || port > 65535)
+		return false;
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		li->addrlen = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		li->addrlen = sizeof(*sin6);
+	} else {
+		return false;
+	}
+	li->proto = CONF_UDP;
+	str_copy(li->text, text, sizeof(li->text));
+	return true;
+}
+
+static char **
+strings(struct loader *l, const config_setting_t *s, size_t *n)
+{
+	int len = config_setting_length(s);
+	char **v = calloc((size_t)len + 1, sizeof(*v));
+
+	*n = 0;
+	if (v == NULL) {
+		l->nomem = 1;
+		return NULL;
+	}
+	for (int i = 0; i < len; i++) {
+		v[i] = xstrdup(l, config_setting_get_string_elem(s, i));
+		if (v[i] == NULL)
+			break;
+		(*n)++;
+	}
+	return v;
+}
+
+static int
+lang_index(const struct conf *c, const char *lang)
+{
+	for (size_t i = 0; i < c->nlangs; i++)
+		if (strcmp(c->langs[i], lang) == 0)
+			return (int)i;
+	return -1;
+}
+
+static bool
+valid_lang(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 16)
+		return false;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '-' ||
+			(*s >= '0' && *s <= '9')))
+			return false;
+	return true;
+}
+
+static void
+load_ivrd(struct loader *l, const config_t *cfg, struct val *operator, struct val *entry)
+{
+	struct conf *c = l->c;
+	const config_setting_t *top = config_lookup(cfg, "ivrd");
+	const config_setting_t *sip = top ? config_setting_get_member(top, "sip") : NULL;
+	const config_setting_t *rtp = top ? config_setting_get_member(top, "rtp") : NULL;
+	const struct conf_opt *ivrd_opts = conf_blocks[0].opts;
+	const struct conf_opt *sip_opts = conf_blocks[1].opts;
+	const struct conf_opt *rtp_opts = conf_blocks[2].opts;
+	struct val v, dl;
+
+	if (top == NULL) {
+		conf_error(l, NULL, "ivrd", "missing (the daemon's own settings)");
+	} else {
+		/* sip and rtp are sub-groups, not table settings */
+		int n = config_setting_length(top);
+		for (int i = 0; i < n; i++) {
+			config_setting_t *s = config_setting_get_elem(top, (unsigned)i);
+			const char *name = config_setting_name(s);
+			char p[256];
+			if (strcmp(name, "sip") == 0 || strcmp(name, "rtp") == 0) {
+				if (!config_setting_is_group(s)) {
+					snprintf(p, sizeof(p), "ivrd.%s", name);
+					conf_error(l, s, p, "must be a group { ... }");
+				}
+				continue;
+			}
+			if (conf_table_find(ivrd_opts, name) == NULL) {
+				snprintf(p, sizeof(p), "ivrd.%s", name);
+				conf_error(l, s, p, "unknown setting");
+			}
+		}
+	}
+	if (sip != NULL && !config_setting_is_group(sip))
+		sip = NULL;
+	if (rtp != NULL && !config_setting_is_group(rtp))
+		rtp = NULL;
+
+	if (get(l, top, ivrd_opts, "ivrd", "state_dir", &v))
+		c->state_dir = xstrdup(l, v.s);
+	if (get(l, top, ivrd_opts, "ivrd", "control_socket", &v))
+		c->control_socket = xstrdup(l, v.s);
+	if (get(l, top, ivrd_opts, "ivrd", "prompts_dir", &v))
+		c->prompts_dir = xstrdup(l, v.s);
+	get(l, top, ivrd_opts, "ivrd", "operator", operator);
+	get(l, top, ivrd_opts, "ivrd", "entry_menu", entry);
+
+	/* languages: the default first, then the others listed */
+	if (!get(l, top, ivrd_opts, "ivrd", "default_language", &dl) || dl.s == NULL)
+		dl.s = "en";
+	if (!valid_lang(dl.s))
+		conf_error(l, dl.set, "ivrd.default_language", "\"%s\" is not a language code", dl.s);
+	c->langs = calloc(1, sizeof(*c->langs));
+	if (c->langs == NULL) {
+		l->nomem = 1;
+		return;
+	}
+	c->langs[0] = xstrdup(l, dl.s);
+	c->nlangs = 1;
+	if (get(l, top, ivrd_opts, "ivrd", "languages", &v) && v.set != NULL) {
+		for (int i = 0; i < config_setting_length(v.set); i++) {
+			const char *lang = config_setting_get_string_elem(v.set, i);
+			char **nl;
+			if (!valid_lang(lang)) {
+				conf_error(l, v.set, "ivrd.languages", "\"%s\" is not a language code",
+					lang);
+				continue;
+			}
+			if (lang_index(c, lang) >= 0)
+				continue;
+			nl = realloc(c->langs, (c->nlangs + 1) * sizeof(*nl));
+			if (nl == NULL) {
+				l->nomem = 1;
+				return;
+			}
+			c->langs = nl;
+			c->langs[c->nlangs] = xstrdup(l, lang);
+			c->nlangs++;
+		}
+	}
+	c->goodbye_prompt = get_prompt(l, top, ivrd_opts, "ivrd", "goodbye_prompt", NULL);
+
+	check_unknown(l, sip != NULL ? sip : top, sip != NULL ? sip_opts : ivrd_opts,
+		sip != NULL ? "ivrd.sip" : "ivrd");
+	if (get(l, sip, sip_opts, "ivrd.sip", "listen", &v)) {
+		if (v.set == NULL) {
+			c->listen = calloc(1, sizeof(*c->listen));
+			if (c->listen == NULL || !parse_listen(c->listen, "udp:127.0.0.1:5060"))
+				l->nomem = 1;
+			else
+				c->nlisten = 1;
+		} else {
+			int n = config_setting_length(v.set);
+			c->listen = calloc((size_t)n + 1, sizeof(*c->listen));
+			if (c->listen == NULL) {
+				l->nomem = 1;
+				return;
+			}
+			if (n == 0)
+				conf_error(l, v.set, "ivrd.sip.listen", "needs at least one address");
+			for (int i = 0; i < n; i++) {
+				const char *a = config_setting_get_string_elem(v.set, i);
+				if (!parse_listen(&c->listen[c->nlisten], a))
+					conf_error(l, v.set, "ivrd.sip.listen",
+						"\"%s\" is not udp:ADDRESS:PORT with a numeric IPv4 "
+						"or [IPv6] address and a port 1-65535", a);
+				else
+					c->nlisten++;
+			}
+		}
+	}
+	if (get(l, sip, sip_opts, "ivrd.sip", "answer_delay", &v))
+		c->answer_delay_ms = (unsigned)lround(v.d * 1000);
+	if (get(l, sip, sip_opts, "ivrd.sip", "user_agent", &v))
+		c->user_agent = xstrdup(l, v.s);
+
+	if (rtp != NULL)
+		check_unknown(l, rtp, rtp_opts, "ivrd.rtp");
+	if (get(l, rtp, rtp_opts, "ivrd.rtp", "address", &v)) {
+		struct in6_addr a6;
+		c->rtp_address = xstrdup(l, v.s);
+		if (inet_pton(AF_INET, v.s, &a6) != 1 && inet_pton(AF_INET6, v.s, &a6) != 1)
+			conf_error(l, v.set, "ivrd.rtp.address", "\"%s\" is not a numeric IP address",
+				v.s);
+	}
+	c->rtp_port_min = 20000;
+	c->rtp_port_max = 20999;
+	if (get(l, rtp, rtp_opts, "ivrd.rtp", "ports", &v) && v.set != NULL) {
+		long long lo = config_setting_get_int_elem(v.set, 0);
+		long long hi = config_setting_get_int_elem(v.set, 1);
+		if (lo < 1024 || hi > 65535 || hi - lo < 1)
+			conf_error(l, v.set, "ivrd.rtp.ports",
+				"[%lld, %lld] must be two ports from 1024 to 65535, first < last", lo, hi);
+		else {
+			c->rtp_port_min = (unsigned)lo;
+			c->rtp_port_max = (unsigned)hi;
+		}
+	}
+}
+
+/* Menus and departments are groups of groups; names are collected first so actions can
+ * refer to ones defined later in the file. */
+static const config_setting_t *
+collect_names(struct loader *l, const config_t *cfg, const char *what, size_t *n,
+	size_t elem_size, void **arr)
+{
+	const config_setting_t *g = config_lookup(cfg, what);
+	char *base;
+
+	*n = 0;
+	*arr = NULL;
+	if (g == NULL)
+		return NULL;
+	if (!config_setting_is_group(g)) {
+		conf_error(l, g, what, "must be a group { name = { ... }; ... }");
+		return NULL;
+	}
+	*arr = calloc((size_t)config_setting_length(g) + 1, elem_size);
+	if (*arr == NULL) {
+		l->nomem = 1;
+		return NULL;
+	}
+	base = *arr;
+	for (int i = 0; i < config_setting_length(g); i++) {
+		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		char p[256];
+		snprintf(p, sizeof(p), "%s.%s", what, config_setting_name(s));
+		if (!config_setting_is_group(s)) {
+			conf_error(l, s, p, "must be a group { ... }");
+			continue;
+		}
+		/* both conf_menu and conf_dept start with char *name */
+		*(char **)(base + *n * elem_size) = xstrdup(l, config_setting_name(s));
+		(*n)++;
+	}
+	return g;
+}
+
+static void
+load_menu(struct loader *l, const config_setting_t *g, struct conf_menu *m,
+	const struct conf_action *operator)
+{
+	const struct conf_opt *opts = conf_blocks[3].opts;
+	const struct conf_opt *oopts = conf_blocks[4].opts;
+	char path[200];
+	struct val v;
+
+	snprintf(path, sizeof(path), "menus.%s", m->name);
+	check_unknown(l, g, opts, path);
+	m->greeting = get_prompt(l, g, opts, path, "greeting", NULL);
+	m->short_prompt = get_prompt(l, g, opts, path, "short", NULL);
+	if (m->short_prompt < 0)
+		m->short_prompt = m->greeting;
+	m->invalid = get_prompt(l, g, opts, path, "invalid", NULL);
+	m->no_input = get_prompt(l, g, opts, path, "no_input", NULL);
+	if (get(l, g, opts, path, "timeout", &v))
+		m->timeout_ms = (unsigned)lround(v.d * 1000);
+	if (get(l, g, opts, path, "max_failures", &v))
+		m->max_failures = (unsigned)v.i;
+	if (get(l, g, opts, path, "max_timeouts", &v))
+		m->max_timeouts = (unsigned)v.i;
+	if (get(l, g, opts, path, "barge_in", &v))
+		m->barge_in = v.b;
+	m->fallback = *operator;
+	if (get(l, g, opts, path, "fallback", &v) && v.s != NULL) {
+		char p[256];
+		snprintf(p, sizeof(p), "%s.fallback", path);
+		if (parse_action(l, v.s, &m->fallback, v.set, p) &&
+		    (m->fallback.kind == ACT_REPEAT || m->fallback.kind == ACT_BACK))
+			conf_error(l, v.set, p, "a fallback must lead out: menu:NAME or dept:NAME");
+		else if (m->fallback.kind == ACT_MENU && m->fallback.index == (int)(m - l->c->menus))
+			conf_error(l, v.set, p, "a menu cannot fall back to itself");
+	}
+	if (!get(l, g, opts, path, "options", &v) || v.set == NULL) {
+		if (v.set == NULL && config_setting_get_member(g, "options") == NULL)
+			conf_error(l, g, path, "has no options: a caller could only wait for the "
+				"fallback");
+		return;
+	}
+	for (int i = 0; i < config_setting_length(v.set); i++) {
+		const config_setting_t *o = config_setting_get_elem(v.set, (unsigned)i);
+		char p[256];
+		struct val key, act;
+		int k;
+
+		snprintf(p, sizeof(p), "%s.options.[%d]", path, i + 1);
+		if (!config_setting_is_group(o)) {
+			conf_error(l, o, p, "must be a group { key = \"1\"; action = \"...\"; }");
+			continue;
+		}
+		check_unknown(l, o, oopts, p);
+		if (!get(l, o, oopts, p, "key", &key) | !get(l, o, oopts, p, "action", &act))
+			continue;
+		k = strlen(key.s) == 1 ? conf_key_index(key.s[0]) : -1;
+		if (k < 0) {
+			conf_error(l, key.set, p, "key \"%s\" is not one of 0-9 * # A-D", key.s);
+			continue;
+		}
+		if (m->key_set[k]) {
+			conf_error(l, key.set, p, "key %s is already used in this menu", key.s);
+			continue;
+		}
+		snprintf(p + strlen(p), sizeof(p) - strlen(p), ".action");
+		if (parse_action(l, act.s, &m->keys[k], act.set, p))
+			m->key_set[k] = true;
+	}
+}
+
+static void
+load_dept(struct loader *l, const config_setting_t *g, struct conf_dept *d,
+	const struct conf_action *operator)
+{
+	const struct conf_opt *opts = conf_blocks[5].opts;
+	char path[200], err[256];
+	struct val v;
+	size_t n;
+
+	snprintf(path, sizeof(path), "departments.%s", d->name);
+	check_unknown(l, g, opts, path);
+	if (get(l, g, opts, path, "targets", &v) && v.set != NULL) {
+		d->targets = strings(l, v.set, &d->ntargets);
+		if (d->ntargets == 0)
+			conf_error(l, v.set, path, "targets: needs at least one SIP URI");
+		for (size_t i = 0; i < d->ntargets; i++)
+			if (strncmp(d->targets[i], "sip:", 4) != 0 &&
+			    strncmp(d->targets[i], "sips:", 5) != 0)
+				conf_error(l, v.set, path, "targets: \"%s\" is not a sip: URI",
+					d->targets[i]);
+			else if (strpbrk(d->targets[i], "<>\" \r\n") != NULL)
+				conf_error(l, v.set, path,
+					"targets: \"%s\" must not contain <, >, quotes or spaces",
+					d->targets[i]);
+	}
+	if (get(l, g, opts, path, "timezone", &v)) {
+		d->timezone = xstrdup(l, v.s);
+		if (tz_load(&d->tz, v.s, err, sizeof(err)) != 0)
+			conf_error(l, v.set != NULL ? v.set : g, path, "timezone: %s", err);
+	}
+	if (get(l, g, opts, path, "hours", &v)) {
+		static const char *const always[] = {"always"};
+		char **rules = NULL;
+		if (v.set != NULL)
+			rules = strings(l, v.set, &n);
+		if (hours_parse(&d->hours, rules ? (const char *const *)rules : always,
+			rules ? n : 1, err, sizeof(err)) != 0)
+			conf_error(l, v.set != NULL ? v.set : g, path, "hours: %s", err);
+		for (size_t i = 0; rules != NULL && i < n; i++)
+			free(rules[i]);
+		free(rules);
+	}
+	/* The operator is the last resort: it falls back nowhere unless told to. */
+	if (operator->kind == ACT_DEPT && operator->index == (int)(d - l->c->depts))
+		d->fallback.kind = ACT_NONE;
+	else
+		d->fallback = *operator;
+	if (get(l, g, opts, path, "fallback", &v) && v.s != NULL) {
+		char p[256];
+		snprintf(p, sizeof(p), "%s.fallback", path);
+		if (parse_action(l, v.s, &d->fallback, v.set, p) &&
+		    (d->fallback.kind == ACT_REPEAT || d->fallback.kind == ACT_BACK))
+			conf_error(l, v.set, p, "a fallback must lead out: menu:NAME or dept:NAME");
+		else if (d->fallback.kind == ACT_DEPT && d->fallback.index == (int)(d - l->c->depts))
+			conf_error(l, v.set, p, "a department cannot fall back to itself");
+	}
+	d->closed_prompt = get_prompt(l, g, opts, path, "closed_prompt", NULL);
+	d->unavailable_prompt = get_prompt(l, g, opts, path, "unavailable_prompt", NULL);
+	d->transfer_prompt = get_prompt(l, g, opts, path, "transfer_prompt", NULL);
+	if (get(l, g, opts, path, "transfer_timeout", &v))
+		d->transfer_timeout_ms = (unsigned)lround(v.d * 1000);
+}
+
+static void
+digits_only(char *out, size_t size, const char *in)
+{
+	size_t n = 0;
+
+	for (; *in != '\0' && n + 1 < size; in++)
+		if (*in >= '0' && *in <= '9')
+			out[n++] = *in;
+	out[n] = '\0';
+}
+
+static void
+load_numbers(struct loader *l, const config_t *cfg, const char *entry_name)
+{
+	struct conf *c = l->c;
+	const config_setting_t *g = config_lookup(cfg, "numbers");
+	const struct conf_opt *opts = conf_blocks[6].opts;
+
+	if (g == NULL)
+		return;
+	if (!config_setting_is_list(g)) {
+		conf_error(l, g, "numbers", "must be a list ( { dnis = \"...\"; menu = \"...\"; } )");
+		return;
+	}
+	c->numbers = calloc((size_t)config_setting_length(g) + 1, sizeof(*c->numbers));
+	if (c->numbers == NULL) {
+		l->nomem = 1;
+		return;
+	}
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		struct conf_number *num = &c->numbers[c->nnumbers];
+		char path[64], digits[64];
+		struct val v;
+
+		snprintf(path, sizeof(path), "numbers.[%d]", i + 1);
+		if (!config_setting_is_group(s)) {
+			conf_error(l, s, path, "must be a group { dnis = \"...\"; }");
+			continue;
+		}
+		check_unknown(l, s, opts, path);
+		if (!get(l, s, opts, path, "dnis", &v))
+			continue;
+		digits_only(digits, sizeof(digits), v.s);
+		if (digits[0] == '\0') {
+			conf_error(l, v.set, path, "dnis \"%s\" has no digits", v.s);
+			continue;
+		}
+		if (conf_number_find(c, digits) != NULL) {
+			conf_error(l, v.set, path, "dnis %s is listed twice", digits);
+			continue;
+		}
+		num->menu = -1;
+		num->lang = 0;
+		if (get(l, s, opts, path, "menu", &v)) {
+			const char *name = v.s != NULL ? v.s : entry_name;
+			num->menu = conf_menu_find(c, name);
+			if (num->menu < 0)
+				conf_error(l, v.set != NULL ? v.set : s, path, "menu: no menu named \"%s\"",
+					name);
+		}
+		if (get(l, s, opts, path, "language", &v) && v.s != NULL) {
+			num->lang = lang_index(c, v.s);
+			if (num->lang < 0) {
+				conf_error(l, v.set, path,
+					"language \"%s\" is not the default language nor listed in "
+					"ivrd.languages", v.s);
+				num->lang = 0;
+			}
+		}
+		num->dnis = xstrdup(l, digits);
+		c->nnumbers++;
+	}
+}
+
+static void
+mark_action(const struct conf *c, const struct conf_action *a, bool *seen, int *stack, size_t *sp)
+{
+	if (a->kind == ACT_MENU && !seen[a->index]) {
+		seen[a->index] = true;
+		stack[(*sp)++] = a->index;
+	} else if (a->kind == ACT_DEPT) {
+		/* follow the department's fallback chain into menus */
+		const struct conf_dept *d = &c->depts[a->index];
+		for (size_t hop = 0; hop < c->ndepts && d->fallback.kind == ACT_DEPT; hop++)
+			d = &c->depts[d->fallback.index];
+		if (d->fallback.kind == ACT_MENU && !seen[d->fallback.index]) {
+			seen[d->fallback.index] = true;
+			stack[(*sp)++] = d->fallback.index;
+		}
+	}
+}
+
+static void
+check_graph(struct loader *l, const config_t *cfg)
+{
+	struct conf *c = l->c;
+	bool *seen = calloc(c->nmenus + 1, sizeof(*seen));
+	int *stack = calloc(c->nmenus + 1, sizeof(*stack));
+	size_t sp = 0;
+
+	if (seen == NULL || stack == NULL) {
+		l->nomem = 1;
+		goto out;
+	}
+	if (c->entry_menu >= 0) {
+		seen[c->entry_menu] = true;
+		stack[sp++] = c->entry_menu;
+	}
+	for (size_t i = 0; i < c->nnumbers; i++)
+		if (c->numbers[i].menu >= 0 && !seen[c->numbers[i].menu]) {
+			seen[c->numbers[i].menu] = true;
+			stack[sp++] = c->numbers[i].menu;
+		}
+	mark_action(c, &c->operator_action, seen, stack, &sp);
+	while (sp > 0) {
+		const struct conf_menu *m = &c->menus[stack[--sp]];
+		for (int k = 0; k < CONF_KEYS; k++)
+			if (m->key_set[k])
+				mark_action(c, &m->keys[k], seen, stack, &sp);
+		mark_action(c, &m->fallback, seen, stack, &sp);
+	}
+	for (size_t i = 0; i < c->nmenus; i++)
+		if (!seen[i]) {
+			char p[200];
+			snprintf(p, sizeof(p), "menus.%s", c->menus[i].name);
+			conf_warn(l, config_lookup(cfg, p), p,
+				"unreachable: no number, menu or fallback leads here");
+		}
+
+	/* A fallback chain of departments that loops would pass callers around forever. */
+	for (size_t i = 0; i < c->ndepts; i++) {
+		const struct conf_dept *d = &c->depts[i];
+		size_t hop;
+		for (hop = 0; hop <= c->ndepts && d->fallback.kind == ACT_DEPT; hop++)
+			d = &c->depts[d->fallback.index];
+		if (hop > c->ndepts) {
+			char p[200];
+			snprintf(p, sizeof(p), "departments.%s.fallback", c->depts[i].name);
+			conf_error(l, config_lookup(cfg, p), p,
+				"the chain of department fallbacks loops without reaching a menu or a "
+				"department with no fallback");
+		}
+	}
+	if (c->operator_action.kind == ACT_DEPT) {
+		const struct conf_dept *op = &c->depts[c->operator_action.index];
+		if (op->hours != NULL && !hours_always(op->hours) && op->fallback.kind == ACT_NONE)
+			conf_warn(l, config_lookup(cfg, "ivrd.operator"), "ivrd.operator",
+				"department %s has opening hours and no fallback: callers who need a "
+				"person while it is closed hear the goodbye prompt", op->name);
+	}
+out:
+	free(seen);
+	free(stack);
+}
+
+static void
+load_prompts(struct loader *l, struct prompt_cache *cache)
+{
+	struct conf *c = l->c;
+	char path[PATH_MAX], err[512];
+
+	if (c->nprompts == 0 || c->prompts_dir == NULL)
+		return;
+	c->prompts = calloc(c->nlangs * c->nprompts, sizeof(*c->prompts));
+	if (c->prompts == NULL) {
+		l->nomem = 1;
+		return;
+	}
+	for (size_t lang = 0; lang < c->nlangs; lang++) {
+		for (size_t id = 0; id < c->nprompts; id++) {
+			struct prompt **pp = &c->prompts[lang * c->nprompts + id];
+			const struct prompt_use *u = &l->uses[id];
+			char line[1024];
+			int rc;
+
+			rc = prompt_resolve(path, sizeof(path), c->prompts_dir, c->langs[lang],
+				c->prompt_names[id]);
+			if (rc == 0)
+				rc = cache != NULL ? prompt_cache_get(cache, pp, path, err, sizeof(err))
+						   : prompt_load(pp, path, err, sizeof(err));
+			else
+				snprintf(err, sizeof(err), "no file for prompt \"%s\" in %s/%s/",
+					c->prompt_names[id], c->prompts_dir, c->langs[lang]);
+			if (rc == 0)
+				continue;
+			if (rc == ENOMEM) {
+				l->nomem = 1;
+				return;
+			}
+			if (lang == 0 || rc != ENOENT) {
+				snprintf(line, sizeof(line), "%s: %s: %s", u->file, u->path, err);
+				add_line(l, &l->e->errors, &l->e->nerrors, line);
+			} else {
+				/* never silence at run time: the default language stands in */
+				snprintf(line, sizeof(line), "%s: %s: %s; playing the %s prompt instead",
+					u->file, u->path, err, c->langs[0]);
+				add_line(l, &l->e->warnings, &l->e->nwarnings, line);
+				if (c->prompts[id] != NULL)
+					*pp = prompt_ref(c->prompts[id]);
+			}
+		}
+	}
+}
+
+int
+conf_load(struct conf **cp, struct conf_errors *e, const char *path,
+	struct prompt_cache *cache, uint64_t generation)
+{
+	struct loader l = {.e = e, .file = path};
+	config_t cfg;
+	const config_setting_t *mg, *dg;
+	struct val operator = {0}, entry = {0};
+	char dir[PATH_MAX], *slash;
+	int rc = 0;
+
+	memset(e, 0, sizeof(*e));
+	*cp = NULL;
+	l.c = calloc(1, sizeof(*l.c));
+	if (l.c == NULL)
+		return ENOMEM;
+	l.c->refs = 1;
+	l.c->generation = generation;
+	l.c->path = xstrdup(&l, path);
+	l.c->entry_menu = -1;
+	l.c->goodbye_prompt = -1;
+
+	config_init(&cfg);
+	str_copy(dir, path, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+		config_set_include_dir(&cfg, dir);
+	}
+	if (!config_read_file(&cfg, path)) {
+		char line[1024];
+		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
+			snprintf(line, sizeof(line), "%s: cannot read: %s", path, strerror(errno));
+		else
+			snprintf(line, sizeof(line), "%s:%d: syntax error: %s",
+				config_error_file(&cfg) ? config_error_file(&cfg) : path,
+				config_error_line(&cfg), config_error_text(&cfg));
+		add_line(&l, &e->errors, &e->nerrors, line);
+		rc = EINVAL;
+		goto out;
+	}
+	{
+		/* top-level names other than these are typos */
+		static const char *const top[] = {"ivrd", "menus", "departments", "numbers"};
+		const config_setting_t *root = config_root_setting(&cfg);
+		for (int i = 0; i < config_setting_length(root); i++) {
+			config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+			size_t k;
+			for (k = 0; k < ARRAY_LEN(top); k++)
+				if (strcmp(config_setting_name(s), top[k]) == 0)
+					break;
+			if (k == ARRAY_LEN(top))
+				conf_error(&l, s, config_setting_name(s), "unknown setting");
+		}
+	}
+
+	mg = collect_names(&l, &cfg, "menus", &l.c->nmenus, sizeof(*l.c->menus),
+		(void **)&l.c->menus);
+	dg = collect_names(&l, &cfg, "departments", &l.c->ndepts, sizeof(*l.c->depts),
+		(void **)&l.c->depts);
+	load_ivrd(&l, &cfg, &operator, &entry);
+	if (l.nomem)
+		goto out;
+
+	if (operator.s != NULL &&
+	    parse_action(&l, operator.s, &l.c->operator_action,
+		operator.set ? operator.set : config_lookup(&cfg, "ivrd"), "ivrd.operator") &&
+	    l.c->operator_action.kind != ACT_DEPT && l.c->operator_action.kind != ACT_MENU)
+		conf_error(&l, operator.set, "ivrd.operator", "must be dept:NAME or menu:NAME");
+	if (l.c->nmenus == 0)
+		conf_error(&l, mg, "menus", "no menus: callers need at least one");
+	if (entry.s != NULL && l.c->nmenus > 0) {
+		l.c->entry_menu = conf_menu_find(l.c, entry.s);
+		if (l.c->entry_menu < 0)
+			conf_error(&l, entry.set ? entry.set : config_lookup(&cfg, "ivrd"),
+				"ivrd.entry_menu", "no menu named \"%s\"", entry.s);
+	}
+	for (size_t i = 0; i < l.c->ndepts; i++)
+		load_dept(&l, config_setting_get_member(dg, l.c->depts[i].name), &l.c->depts[i],
+			&l.c->operator_action);
+	for (size_t i = 0; i < l.c->nmenus; i++)
+		load_menu(&l, config_setting_get_member(mg, l.c->menus[i].name), &l.c->menus[i],
+			&l.c->operator_action);
+	load_numbers(&l, &cfg, entry.s != NULL ? entry.s : "main");
+	if (l.nomem)
+		goto out;
+	check_graph(&l, &cfg);
+	load_prompts(&l, cache);
+	if (l.nomem)
+		goto out;
+	if (e->nerrors > 0)
+		rc = EINVAL;
+out:
+	config_destroy(&cfg);
+	free(l.uses);
+	if (l.nomem)
+		rc = ENOMEM;
+	if (rc != 0)
+		conf_unref(l.c);
+	else
+		*cp = l.c;
+	return rc;
+}
+
+struct conf *
+conf_ref(struct conf *c)
+{
+	c->refs++;
+	return c;
+}
+
+static void
+free_strings(char **v, size_t n)
+{
+	for (size_t i = 0; v != NULL && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+conf_unref(struct conf *c)
+{
+	if (c == NULL || --c->refs > 0)
+		return;
+	for (size_t i = 0; i < c->nmenus; i++)
+		free(c->menus[i].name);
+	free(c->menus);
+	for (size_t i = 0; i < c->ndepts; i++) {
+		struct conf_dept *d = &c->depts[i];
+		free(d->name);
+		free_strings(d->targets, d->ntargets);
+		free(d->timezone);
+		if (d->tz != NULL)
+			tz_free(d->tz);
+		if (d->hours != NULL)
+			hours_free(d->hours);
+	}
+	free(c->depts);
+	for (size_t i = 0; i < c->nnumbers; i++)
+		free(c->numbers[i].dnis);
+	free(c->numbers);
+	if (c->prompts != NULL)
+		for (size_t i = 0; i < c->nlangs * c->nprompts; i++)
+			if (c->prompts[i] != NULL)
+				prompt_unref(c->prompts[i]);
+	free(c->prompts);
+	free_strings(c->prompt_names, c->nprompts);
+	free_strings(c->langs, c->nlangs);
+	free(c->listen);
+	free(c->user_agent);
+	free(c->rtp_address);
+	free(c->state_dir);
+	free(c->control_socket);
+	free(c->prompts_dir);
+	free(c->path);
+	free(c);
+}
+
+const struct prompt *
+conf_prompt(const struct conf *c, int lang, int id)
+{
+	if (id < 0 || (size_t)id >= c->nprompts || lang < 0 || (size_t)lang >= c->nlangs)
+		return NULL;
+	return c->prompts[(size_t)lang * c->nprompts + (size_t)id];
+}
+
+int
+conf_menu_find(const struct conf *c, const char *name)
+{
+	for (size_t i = 0; i < c->nmenus; i++)
+		if (c->menus[i].name != NULL && strcmp(c->menus[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+conf_dept_find(const struct conf *c, const char *name)
+{
+	for (size_t i = 0; i < c->ndepts; i++)
+		if (c->depts[i].name != NULL && strcmp(c->depts[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+const struct conf_number *
+conf_number_find(const struct conf *c, const char *dnis)
+{
+	char digits[64];
+
+	digits_only(digits, sizeof(digits), dnis);
+	for (size_t i = 0; i < c->nnumbers; i++)
+		if (strcmp(c->numbers[i].dnis, digits) == 0)
+			return &c->numbers[i];
+	return NULL;
+}
+
+void
+conf_action_str(const struct conf *c, const struct conf_action *a, char *buf, size_t size)
+{
+	switch (a->kind) {
+	case ACT_MENU: snprintf(buf, size, "menu:%s", c->menus[a->index].name); break;
+	case ACT_DEPT: snprintf(buf, size, "dept:%s", c->depts[a->index].name); break;
+	case ACT_REPEAT: snprintf(buf, size, "repeat"); break;
+	case ACT_BACK: snprintf(buf, size, "back"); break;
+	case ACT_NONE: snprintf(buf, size, "none"); break;
+	}
+}

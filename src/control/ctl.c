@@ -1,0 +1,239 @@
+/* What every ivrctl command shares: messages, finding the journal, times. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+
+#include "ctl.h"
+#include "ivr/journal_query.h"
+#include "ivr/util.h"
+
+/* Must match the default of ivrd.state_dir in the daemon's settings table. */
+#define DEFAULT_STATE_DIR "/var/lib/ivrd"
+/* Relative times reach back at most a century; past that it is a typo. */
+#define MAX_RELATIVE_MS (INT64_C(100) * 366 * 86400000)
+
+void
+ctl_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("ivrctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+enum ctl_status
+ctl_usage(const struct ctl_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fmt != NULL) {
+		fprintf(stderr, "ivrctl %s: ", cmd->name);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	fprintf(stderr, "usage: " CTL_GLOBAL_USAGE " %s %s\n", cmd->name, cmd->args);
+	return CTL_USAGE;
+}
+
+enum ctl_status
+ctl_help(const struct ctl_cmd *cmd)
+{
+	printf("usage: " CTL_GLOBAL_USAGE " %s %s\n%s\n", cmd->name, cmd->args, cmd->help);
+	return CTL_OK;
+}
+
+enum ctl_status
+ctl_bad_option(const struct ctl_cmd *cmd, int ch, char **argv)
+{
+	const char *opt = argv[optind - 1];
+
+	if (ch == ':')
+		return ctl_usage(cmd, "%s needs an argument", opt);
+	return ctl_usage(cmd, "unknown option %s", opt);
+}
+
+int
+ctl_set_format(enum output_format *fmt, enum output_format want)
+{
+	if (*fmt != OUTPUT_TABLE && *fmt != want)
+		return EINVAL;
+	*fmt = want;
+	return 0;
+}
+
+/* Reads <ivrd.state_dir>/journal.db from the configuration file, as the daemon does. */
+static enum ctl_status
+journal_path(char *buf, size_t size, const struct ctl *ctl)
+{
+	const char *dir = DEFAULT_STATE_DIR;
+	enum ctl_status st = CTL_OK;
+	const config_setting_t *s;
+	char incdir[PATH_MAX], *slash;
+	config_t cfg;
+
+	config_init(&cfg);
+	/* @include paths are relative to the file's directory, as for ivrd */
+	str_copy(incdir, ctl->config, sizeof(incdir));
+	if ((slash = strrchr(incdir, '/')) != NULL) {
+		*slash = '\0';
+		config_set_include_dir(&cfg, incdir);
+	}
+	if (!config_read_file(&cfg, ctl->config)) {
+		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
+			ctl_error("cannot read %s: %s (use -c CONFIG or -j JOURNAL)", ctl->config,
+				strerror(errno));
+		else
+			ctl_error("%s:%d: %s", config_error_file(&cfg) ? config_error_file(&cfg)
+				: ctl->config, config_error_line(&cfg), config_error_text(&cfg));
+		st = CTL_ERROR;
+		goto out;
+	}
+	if ((s = config_lookup(&cfg, "ivrd.state_dir")) != NULL) {
+		dir = config_setting_get_string(s);
+		if (dir == NULL || *dir == '\0') {
+			ctl_error("%s:%d: ivrd.state_dir: must be a directory name",
+				config_setting_source_file(s) ? config_setting_source_file(s)
+				: ctl->config, config_setting_source_line(s));
+			st = CTL_ERROR;
+			goto out;
+		}
+	}
+	if ((size_t)snprintf(buf, size, "%s%sjournal.db", dir,
+		dir[strlen(dir) - 1] == '/' ? "" : "/") >= size) {
+		ctl_error("%s: ivrd.state_dir is too long", ctl->config);
+		st = CTL_ERROR;
+	}
+out:
+	config_destroy(&cfg);
+	return st;
+}
+
+enum ctl_status
+ctl_journal_open(struct journal_query **qp, const struct ctl *ctl)
+{
+	char path[PATH_MAX], err[512];
+	int rc;
+
+	*qp = NULL;
+	if (ctl->journal != NULL) {
+		if (str_copy(path, ctl->journal, sizeof(path)) >= sizeof(path)) {
+			ctl_error("%s: %s", ctl->journal, strerror(ENAMETOOLONG));
+			return CTL_ERROR;
+		}
+	} else if (journal_path(path, sizeof(path), ctl) != CTL_OK) {
+		return CTL_ERROR;
+	}
+	rc = journal_query_open(qp, path, err, sizeof(err));
+	if (rc == ENOENT)
+		ctl_error("no journal at %s (has ivrd run with this configuration?)", path);
+	else if (rc != 0)
+		ctl_error("%s", err);
+	return rc == 0 ? CTL_OK : CTL_ERROR;
+}
+
+/* Exactly n decimal digits. */
+static bool
+digits(const char **p, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++, (*p)++) {
+		if (**p < '0' || **p > '9')
+			return false;
+		*v = *v * 10 + (**p - '0');
+	}
+	return true;
+}
+
+static int
+parse_relative(int64_t *ms, const char *s, int64_t now_ms)
+{
+	static const struct { char unit; int64_t ms; } units[] = {
+		{'s', 1000}, {'m', 60000}, {'h', 3600000}, {'d', 86400000}, {'w', 604800000},
+	};
+	int64_t n = 0;
+
+	if (*s < '0' || *s > '9')
+		return EINVAL;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (n > (INT64_MAX - 9) / 10)
+			return EINVAL;
+		n = n * 10 + (*s - '0');
+	}
+	for (size_t i = 0; i < ARRAY_LEN(units); i++) {
+		if (s[0] != units[i].unit || s[1] != '\0')
+			continue;
+		if (n > MAX_RELATIVE_MS / units[i].ms)
+			return EINVAL;
+		*ms = now_ms - n * units[i].ms;
+		return 0;
+	}
+	return EINVAL;
+}
+
+static int
+days_in_month(int y, int mo)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return mo == 2 && leap ? 29 : days[mo - 1];
+}
+
+int
+ctl_parse_time(int64_t *ms, const char *s, bool end_of_day, int64_t now_ms)
+{
+	struct tm tm = {0};
+	int y, mo, d, h = 0, mi = 0, sec = 0;
+	bool date_only = true;
+	time_t t;
+
+	if (*s == '-')
+		return parse_relative(ms, s + 1, now_ms);
+	if (!digits(&s, 4, &y) || *s++ != '-' || !digits(&s, 2, &mo) || *s++ != '-' ||
+	    !digits(&s, 2, &d))
+		return EINVAL;
+	if (*s == ' ' || *s == 'T') {
+		s++;
+		date_only = false;
+		if (!digits(&s, 2, &h) || *s++ != ':' || !digits(&s, 2, &mi))
+			return EINVAL;
+		if (*s == ':' && (s++, !digits(&s, 2, &sec)))
+			return EINVAL;
+	}
+	if (*s != '\0' || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
+	    mi > 59 || sec > 59)
+		return EINVAL;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d + (date_only && end_of_day ? 1 : 0);
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	tm.tm_isdst = -1;
+	t = mktime(&tm);
+	if (t == (time_t)-1)
+		return EINVAL;
+	*ms = (int64_t)t * 1000;
+	return 0;
+}
+
+void
+ctl_format_time(char *buf, size_t size, int64_t ms)
+{
+	time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL || strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(buf, size, "%lld ms", (long long)ms);
+}

@@ -1,0 +1,243 @@
+/* ivrd: answers calls, walks callers through the menus, routes them, journals it all. */
+#include <sys/time.h>
+#include <time.h>
+
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <limits.h>
+#include <osip2/osip.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ivr/call.h"
+#include "ivr/conf.h"
+#include "ivr/journal.h"
+#include "ivr/log.h"
+#include "ivr/prompt.h"
+#include "ivr/rtp_session.h"
+#include "ivr/util.h"
+
+struct daemon {
+	struct event_base *base;
+	const char *conf_path;
+	struct conf *conf;
+	struct prompt_cache *cache;
+	struct journal *journal;
+	struct rtp_pacer *pacer;
+	struct call_mgr *calls;
+	uint64_t generation;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: ivrd [-t] [-d] [-T sip,rtp,menu] [-c FILE]\n"
+		   "  -c FILE  configuration (default /etc/ivrd/ivrd.conf)\n"
+		   "  -t       check the configuration, list every problem, and exit\n"
+		   "  -d       log debug messages\n"
+		   "  -T LIST  trace subsystems: sip, rtp, menu\n"
+		   "  -V       print the version\n");
+}
+
+static void
+print_problems(const struct conf_errors *e, const char *prefix)
+{
+	for (size_t i = 0; i < e->nerrors; i++)
+		log_msg(LOG_PRIO_ERR, prefix, NULL, "error: %s", e->errors[i]);
+	for (size_t i = 0; i < e->nwarnings; i++)
+		log_msg(LOG_PRIO_WARNING, prefix, NULL, "warning: %s", e->warnings[i]);
+}
+
+static int
+load(struct daemon *d, struct conf **cp)
+{
+	struct conf_errors e;
+	int rc = conf_load(cp, &e, d->conf_path, d->cache, d->generation + 1);
+
+	print_problems(&e, "config");
+	if (rc == EINVAL)
+		log_err("config", "%s: %zu error%s; configuration refused", d->conf_path,
+			e.nerrors, e.nerrors == 1 ? "" : "s");
+	else if (rc != 0)
+		log_err("config", "%s: %s", d->conf_path, strerror(rc));
+	conf_errors_free(&e);
+	if (rc == 0)
+		d->generation++;
+	return rc;
+}
+
+static void
+on_reload(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct conf *c;
+	int64_t t0 = clock_mono_us();
+	(void)sig;
+	(void)what;
+
+	log_notice("config", "reloading %s", d->conf_path);
+	if (load(d, &c) != 0) {
+		log_notice("config", "generation %llu keeps serving",
+			(unsigned long long)d->conf->generation);
+		return;
+	}
+	if (c->nlisten != d->conf->nlisten ||
+	    memcmp(c->listen, d->conf->listen, c->nlisten * sizeof(*c->listen)) != 0)
+		log_warn("config", "sip.listen changed: takes effect at the next restart");
+	if (strcmp(c->rtp_address, d->conf->rtp_address) != 0)
+		log_warn("config", "rtp.address changed: takes effect at the next restart");
+	rtp_pacer_set_ports(d->pacer, c->rtp_port_min, c->rtp_port_max);
+	call_mgr_set_conf(d->calls, c);
+	log_notice("config", "generation %llu -> %llu in %.1f ms",
+		(unsigned long long)d->conf->generation, (unsigned long long)c->generation,
+		(double)(clock_mono_us() - t0) / 1000.0);
+	conf_unref(d->conf);
+	d->conf = c;
+	prompt_cache_sweep(d->cache);
+}
+
+static void
+on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	(void)what;
+
+	log_notice("ivrd", "stopping on signal %d", (int)sig);
+	call_mgr_end_all(d->calls, "daemon stopping");
+	event_base_loopexit(d->base, NULL);
+}
+
+/* libosip2 would print parser complaints on stderr; ours are logged once, with context. */
+static void
+osip_quiet(const char *fi, int li, osip_trace_level_t level, const char *chfr, va_list ap)
+{
+	(void)fi;
+	(void)li;
+	(void)level;
+	(void)chfr;
+	(void)ap;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon d = {.conf_path = "/etc/ivrd/ivrd.conf"};
+	struct event *sigs[4] = {0};
+	bool check = false;
+	char path[PATH_MAX];
+	int opt, rc = 1;
+
+	while ((opt = getopt(argc, argv, "c:tdT:Vh")) != -1) {
+		switch (opt) {
+		case 'c':
+			d.conf_path = optarg;
+			break;
+		case 't':
+			check = true;
+			break;
+		case 'd':
+			log_set_level(LOG_PRIO_DEBUG);
+			break;
+		case 'T':
+			for (char *s = optarg, *tok; (tok = strsep(&s, ",")) != NULL;) {
+				if (strcmp(tok, "sip") == 0)
+					log_set_trace(LOG_TRACE_SIP, true);
+				else if (strcmp(tok, "rtp") == 0)
+					log_set_trace(LOG_TRACE_RTP, true);
+				else if (strcmp(tok, "menu") == 0)
+					log_set_trace(LOG_TRACE_MENU, true);
+				else {
+					fprintf(stderr, "ivrd: -T: unknown subsystem \"%s\" (sip, rtp, menu)\n",
+						tok);
+					return 2;
+				}
+			}
+			break;
+		case 'V':
+			printf("ivrd %s\n", IVRD_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "ivrd: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	/* libosip2 parses nothing safely before this */
+	parser_init();
+	osip_trace_initialize_func(END_TRACE_LEVEL, osip_quiet);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (prompt_cache_new(&d.cache) != 0) {
+		log_err("ivrd", "out of memory");
+		return 1;
+	}
+	if (load(&d, &d.conf) != 0)
+		goto out;
+	if (check) {
+		printf("%s: configuration OK: %zu menus, %zu departments, %zu numbers, "
+		       "%zu prompts in %zu language%s\n",
+			d.conf_path, d.conf->nmenus, d.conf->ndepts, d.conf->nnumbers,
+			d.conf->nprompts, d.conf->nlangs, d.conf->nlangs == 1 ? "" : "s");
+		rc = 0;
+		goto out;
+	}
+
+	d.base = event_base_new();
+	if (d.base == NULL) {
+		log_err("ivrd", "cannot create the event loop");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/journal.db", d.conf->state_dir);
+	if ((rc = journal_open(&d.journal, d.base, path)) != 0) {
+		log_err("journal", "%s: %s", path, strerror(rc));
+		rc = 1;
+		goto out;
+	}
+	if ((rc = rtp_pacer_new(&d.pacer, d.base, d.conf->rtp_address, d.conf->rtp_port_min,
+		     d.conf->rtp_port_max)) != 0) {
+		log_err("rtp", "%s: %s", d.conf->rtp_address, strerror(rc));
+		rc = 1;
+		goto out;
+	}
+	if ((rc = call_mgr_new(&d.calls, d.base, d.conf, d.journal, d.pacer)) != 0) {
+		rc = 1;
+		goto out;
+	}
+	sigs[0] = evsignal_new(d.base, SIGHUP, on_reload, &d);
+	sigs[1] = evsignal_new(d.base, SIGTERM, on_stop, &d);
+	sigs[2] = evsignal_new(d.base, SIGINT, on_stop, &d);
+	for (int i = 0; i < 3; i++)
+		if (sigs[i] == NULL || event_add(sigs[i], NULL) != 0) {
+			log_err("ivrd", "cannot watch signals");
+			rc = 1;
+			goto out;
+		}
+	log_notice("ivrd", "ready: ivrd %s, configuration generation %llu, journal %s",
+		IVRD_VERSION, (unsigned long long)d.conf->generation, path);
+	event_base_dispatch(d.base);
+	rc = 0;
+out:
+	for (int i = 0; i < 4; i++)
+		if (sigs[i] != NULL)
+			event_free(sigs[i]);
+	call_mgr_free(d.calls);
+	rtp_pacer_free(d.pacer);
+	if (d.journal != NULL)
+		journal_close(d.journal);
+	conf_unref(d.conf);
+	prompt_cache_free(d.cache);
+	if (d.base != NULL)
+		event_base_free(d.base);
+	return rc;
+}

@@ -1,0 +1,580 @@
+/* The journal writer: the event loop queues copies of events, one writer thread commits
+ * them in batches (one transaction per wake-up) and hands completions back to the loop
+ * through an eventfd. */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+
+#include "ivr/journal.h"
+#include "ivr/log.h"
+#include "ivr/util.h"
+#include "schema.h"
+
+/* A failing commit is tried this many times; SQLITE_BUSY also waits busy_timeout each try. */
+#define COMMIT_ATTEMPTS 3
+#define BUSY_TIMEOUT_MS 1000
+#define BACKOFF_MS 100
+
+struct jrec {
+	struct jrec *next;
+	void (*done)(void *arg, int err);
+	void *arg;
+	int err;
+	struct journal_event ev; /* strings point into buf */
+	char buf[];
+};
+
+struct journal {
+	sqlite3 *db;
+	sqlite3_stmt *insert;
+	char *path;
+
+	pthread_t writer;
+	pthread_mutex_t lock;
+	pthread_cond_t work;   /* writer: queue non-empty or stopping */
+	pthread_cond_t idle;   /* flush: a batch was processed */
+	struct jrec *head, **tail;  /* queued, not yet taken by the writer */
+	struct jrec *done, **done_tail; /* processed, callback pending on the loop */
+	uint64_t processed;    /* events committed or failed, as stats.appended counts them */
+	bool stop;
+	struct journal_stats stats;
+
+	int efd;
+	struct event *done_ev;
+};
+
+/* SQLite result code -> errno, for callers that only know errno values. */
+static int
+sqlite_errno(sqlite3 *db, int rc)
+{
+	int sys = db != NULL ? sqlite3_system_errno(db) : 0;
+
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+		return 0;
+	case SQLITE_NOMEM:
+		return ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return EBUSY;
+	case SQLITE_FULL:
+		return ENOSPC;
+	case SQLITE_READONLY:
+		return EROFS;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return EACCES;
+	case SQLITE_CANTOPEN:
+	case SQLITE_IOERR:
+		return sys != 0 ? sys : EIO;
+	default:
+		return EIO;
+	}
+}
+
+/* mkdir -p for the journal's directory; new levels get 0750 (caller numbers are personal). */
+static int
+make_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	char *p;
+
+	if (str_copy(dir, path, sizeof(dir)) >= sizeof(dir))
+		return ENAMETOOLONG;
+	p = strrchr(dir, '/');
+	if (p == NULL || p == dir)
+		return 0;
+	*p = '\0';
+	for (p = dir + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+			return errno;
+		if (c == '\0')
+			return 0;
+		*p = c;
+	}
+}
+
+/* Creates the file ourselves: SQLite would create it 0644, and its -wal and -shm files take
+ * the database file's mode. */
+static int
+create_file(const char *path)
+{
+	struct stat st;
+	int fd, err = 0;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return errno;
+	if (fstat(fd, &st) == 0 && (st.st_mode & S_IRWXO) != 0)
+		log_warn("journal", "%s is accessible to all users (mode %04o); it holds caller "
+			"numbers", path, (unsigned)(st.st_mode & 07777));
+	if (close(fd) != 0)
+		err = errno;
+	return err;
+}
+
+static int
+exec_sql(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+static int
+pragma_int(sqlite3 *db, const char *sql, int64_t *v)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*v = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Creates the schema in a fresh file, or checks an existing one is a version we write. */
+static int
+schema_setup(struct journal *j)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t version = 0;
+	int rc;
+
+	rc = sqlite3_prepare_v2(j->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *mode = (const char *)sqlite3_column_text(st, 0);
+		if (mode == NULL || strcmp(mode, "wal") != 0) {
+			log_err("journal", "%s: cannot switch to WAL mode (mode is %s)", j->path,
+				mode ? mode : "unknown");
+			sqlite3_finalize(st);
+			return EIO;
+		}
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK)
+		goto fail;
+	if ((rc = exec_sql(j->db, "PRAGMA synchronous=FULL")) != SQLITE_OK)
+		goto fail;
+	/* IMMEDIATE: two processes opening a new file create the schema once */
+	if ((rc = exec_sql(j->db, "BEGIN IMMEDIATE")) != SQLITE_OK)
+		goto fail;
+	if ((rc = pragma_int(j->db, "PRAGMA user_version", &version)) != SQLITE_OK)
+		goto fail;
+	if (version > JOURNAL_SCHEMA_VERSION) {
+		exec_sql(j->db, "ROLLBACK");
+		log_err("journal", "%s has schema version %lld; this ivrd writes version %d",
+			j->path, (long long)version, JOURNAL_SCHEMA_VERSION);
+		return ENOTSUP;
+	}
+	if (version == 0 && (rc = exec_sql(j->db, JOURNAL_SCHEMA_SQL)) != SQLITE_OK)
+		goto fail;
+	if ((rc = exec_sql(j->db, "COMMIT")) != SQLITE_OK)
+		goto fail;
+	return 0;
+fail:
+	log_err("journal", "%s: %s", j->path, sqlite3_errmsg(j->db));
+	if (!sqlite3_get_autocommit(j->db))
+		exec_sql(j->db, "ROLLBACK");
+	return sqlite_errno(j->db, rc);
+}
+
+static int
+bind_text(sqlite3_stmt *st, int col, const char *s)
+{
+	return s != NULL ? sqlite3_bind_text(st, col, s, -1, SQLITE_STATIC)
+		: sqlite3_bind_null(st, col);
+}
+
+static int
+bind_event(sqlite3_stmt *st, const struct journal_event *ev)
+{
+	int rc = sqlite3_bind_int64(st, 1, ev->ts_ms);
+	const char *text[] = {ev->call_id, ev->event, ev->menu, ev->key, ev->dept, ev->target,
+		ev->result, ev->reason, ev->ani, ev->dnis, ev->prompt, ev->detail};
+
+	for (size_t i = 0; i < ARRAY_LEN(text) && rc == SQLITE_OK; i++)
+		rc = bind_text(st, (int)i + 2, text[i]);
+	if (rc == SQLITE_OK)
+		rc = ev->generation != 0 ? sqlite3_bind_int64(st, 14, ev->generation)
+			: sqlite3_bind_null(st, 14);
+	if (rc == SQLITE_OK)
+		rc = ev->duration_ms >= 0 ? sqlite3_bind_int64(st, 15, ev->duration_ms)
+			: sqlite3_bind_null(st, 15);
+	return rc;
+}
+
+/* One transaction for the whole batch: one fsync of the WAL however many events. */
+static int
+commit_batch(struct journal *j, struct jrec *batch)
+{
+	int rc;
+
+	rc = exec_sql(j->db, "BEGIN IMMEDIATE");
+	if (rc != SQLITE_OK)
+		goto out;
+	for (struct jrec *r = batch; r != NULL; r = r->next) {
+		rc = bind_event(j->insert, &r->ev);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(j->insert);
+		sqlite3_reset(j->insert);
+		if (rc != SQLITE_DONE)
+			goto out;
+	}
+	rc = exec_sql(j->db, "COMMIT");
+out:
+	if (rc != SQLITE_OK && !sqlite3_get_autocommit(j->db))
+		exec_sql(j->db, "ROLLBACK");
+	return rc;
+}
+
+/* The log is the last record of an event the journal could not keep. */
+static void
+log_lost(const struct journal *j, const struct journal_event *ev, const char *why)
+{
+	char line[1024];
+	size_t off = 0;
+	const char *name[] = {"menu", "key", "dept", "target", "result", "reason", "prompt",
+		"detail"};
+	const char *val[] = {ev->menu, ev->key, ev->dept, ev->target, ev->result, ev->reason,
+		ev->prompt, ev->detail};
+
+	str_appendf(line, sizeof(line), &off, "%s: event not recorded (%s): %s ts_ms=%lld",
+		j->path, why, ev->event, (long long)ev->ts_ms);
+	for (size_t i = 0; i < ARRAY_LEN(val); i++)
+		if (val[i] != NULL)
+			str_appendf(line, sizeof(line), &off, " %s=%s", name[i], val[i]);
+	if (ev->duration_ms >= 0)
+		str_appendf(line, sizeof(line), &off, " duration_ms=%lld",
+			(long long)ev->duration_ms);
+	log_msg(LOG_PRIO_ERR, "journal", ev->call_id, "%s", line);
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct journal *j = arg;
+
+	pthread_mutex_lock(&j->lock);
+	for (;;) {
+		struct jrec *batch, *r, *next, *done = NULL, **done_tail = &done;
+		uint64_t n = 0;
+		int64_t t0, t1;
+		int rc, err;
+
+		while (j->head == NULL && !j->stop)
+			pthread_cond_wait(&j->work, &j->lock);
+		if (j->head == NULL)
+			break;
+		batch = j->head;
+		j->head = NULL;
+		j->tail = &j->head;
+		pthread_mutex_unlock(&j->lock);
+
+		for (r = batch; r != NULL; r = r->next)
+			n++;
+		t0 = clock_mono_us();
+		for (int attempt = 1; ; attempt++) {
+			rc = commit_batch(j, batch);
+			if (rc == SQLITE_OK || attempt == COMMIT_ATTEMPTS)
+				break;
+			log_warn("journal", "%s: commit of %llu events failed (%s), try %d of %d",
+				j->path, (unsigned long long)n, sqlite3_errmsg(j->db), attempt,
+				COMMIT_ATTEMPTS);
+			sleep_ms(BACKOFF_MS << (2 * (attempt - 1)));
+		}
+		t1 = clock_mono_us();
+		err = sqlite_errno(j->db, rc);
+		if (rc != SQLITE_OK) {
+			log_err("journal", "%s: %llu events lost after %d tries: %s", j->path,
+				(unsigned long long)n, COMMIT_ATTEMPTS, sqlite3_errmsg(j->db));
+			for (r = batch; r != NULL; r = r->next)
+				log_lost(j, &r->ev, sqlite3_errstr(rc));
+		}
+
+		for (r = batch; r != NULL; r = next) {
+			next = r->next;
+			if (r->done == NULL) {
+				free(r);
+				continue;
+			}
+			r->err = err;
+			r->next = NULL;
+			*done_tail = r;
+			done_tail = &r->next;
+		}
+
+		pthread_mutex_lock(&j->lock);
+		j->processed += n;
+		if (rc == SQLITE_OK)
+			j->stats.committed += n;
+		else
+			j->stats.failed += n;
+		j->stats.batches++;
+		j->stats.last_commit_us = t1 - t0;
+		if (done != NULL) {
+			uint64_t one = 1;
+			*j->done_tail = done;
+			j->done_tail = done_tail;
+			/* a full counter (EAGAIN) still wakes the loop */
+			(void)!write(j->efd, &one, sizeof(one));
+		}
+		pthread_cond_broadcast(&j->idle);
+	}
+	pthread_mutex_unlock(&j->lock);
+	return NULL;
+}
+
+/* Runs on the loop thread: callbacks for events the writer has processed. */
+static void
+run_completions(struct journal *j)
+{
+	struct jrec *list, *next;
+
+	pthread_mutex_lock(&j->lock);
+	list = j->done;
+	j->done = NULL;
+	j->done_tail = &j->done;
+	pthread_mutex_unlock(&j->lock);
+	for (; list != NULL; list = next) {
+		next = list->next;
+		list->done(list->arg, list->err);
+		free(list);
+	}
+}
+
+static void
+on_done(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t count;
+
+	(void)what;
+	(void)!read(fd, &count, sizeof(count));
+	run_completions(arg);
+}
+
+static void
+journal_free(struct journal *j)
+{
+	if (j->done_ev != NULL)
+		event_free(j->done_ev);
+	if (j->efd >= 0)
+		close(j->efd);
+	sqlite3_finalize(j->insert);
+	sqlite3_close(j->db);
+	pthread_cond_destroy(&j->idle);
+	pthread_cond_destroy(&j->work);
+	pthread_mutex_destroy(&j->lock);
+	free(j->path);
+	free(j);
+}
+
+int
+journal_open(struct journal **jp, struct event_base *base, const char *path)
+{
+	struct journal *j;
+	sigset_t all, old;
+	int rc, err;
+
+	*jp = NULL;
+	if (base == NULL || path == NULL || *path == '\0')
+		return EINVAL;
+	j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return ENOMEM;
+	j->efd = -1;
+	j->tail = &j->head;
+	j->done_tail = &j->done;
+	pthread_mutex_init(&j->lock, NULL);
+	pthread_cond_init(&j->work, NULL);
+	pthread_cond_init(&j->idle, NULL);
+	j->path = strdup(path);
+	if (j->path == NULL) {
+		err = ENOMEM;
+		goto out;
+	}
+
+	if ((err = make_parent(path)) != 0) {
+		log_err("journal", "cannot create the directory for %s: %s", path, strerror(err));
+		goto out;
+	}
+	if ((err = create_file(path)) != 0) {
+		log_err("journal", "cannot create %s: %s", path, strerror(err));
+		goto out;
+	}
+	rc = sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE, NULL);
+	if (rc != SQLITE_OK) {
+		err = sqlite_errno(j->db, rc);
+		log_err("journal", "cannot open %s: %s", path,
+			j->db != NULL ? sqlite3_errmsg(j->db) : sqlite3_errstr(rc));
+		goto out;
+	}
+	sqlite3_extended_result_codes(j->db, 1);
+	sqlite3_busy_timeout(j->db, BUSY_TIMEOUT_MS);
+	if ((err = schema_setup(j)) != 0)
+		goto out;
+	rc = sqlite3_prepare_v3(j->db, "INSERT INTO events (ts_ms, call_id, event, menu, key, "
+		"dept, target, result, reason, ani, dnis, prompt, detail, generation, "
+		"duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+		"?14, ?15)", -1, SQLITE_PREPARE_PERSISTENT, &j->insert, NULL);
+	if (rc != SQLITE_OK) {
+		err = sqlite_errno(j->db, rc);
+		log_err("journal", "%s: %s", path, sqlite3_errmsg(j->db));
+		goto out;
+	}
+
+	j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (j->efd < 0) {
+		err = errno;
+		log_err("journal", "eventfd: %s", strerror(err));
+		goto out;
+	}
+	j->done_ev = event_new(base, j->efd, EV_READ | EV_PERSIST, on_done, j);
+	if (j->done_ev == NULL || event_add(j->done_ev, NULL) != 0) {
+		err = ENOMEM;
+		goto out;
+	}
+
+	/* signals belong to the loop thread */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&j->writer, NULL, writer_main, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err != 0) {
+		log_err("journal", "cannot start the writer thread: %s", strerror(err));
+		goto out;
+	}
+	*jp = j;
+out:
+	if (err != 0)
+		journal_free(j);
+	return err;
+}
+
+static int
+queue(struct journal *j, const struct journal_event *ev, void (*done)(void *, int),
+	void *arg)
+{
+	const char *const src[] = {ev->call_id, ev->menu, ev->key, ev->dept, ev->target,
+		ev->result, ev->reason, ev->ani, ev->dnis, ev->prompt, ev->detail, ev->event};
+	const char **dst[ARRAY_LEN(src)];
+	size_t len[ARRAY_LEN(src)], total = 0;
+	struct jrec *r;
+	char *p;
+
+	if (j == NULL || ev->event == NULL)
+		return EINVAL;
+	for (size_t i = 0; i < ARRAY_LEN(src); i++) {
+		len[i] = src[i] != NULL ? strlen(src[i]) + 1 : 0;
+		total += len[i];
+	}
+	r = malloc(sizeof(*r) + total);
+	if (r == NULL)
+		return ENOMEM;
+	r->next = NULL;
+	r->done = done;
+	r->arg = arg;
+	r->err = 0;
+	r->ev = *ev;
+	if (r->ev.ts_ms == 0)
+		r->ev.ts_ms = clock_wall_ms();
+	dst[0] = &r->ev.call_id, dst[1] = &r->ev.menu, dst[2] = &r->ev.key;
+	dst[3] = &r->ev.dept, dst[4] = &r->ev.target, dst[5] = &r->ev.result;
+	dst[6] = &r->ev.reason, dst[7] = &r->ev.ani, dst[8] = &r->ev.dnis;
+	dst[9] = &r->ev.prompt, dst[10] = &r->ev.detail, dst[11] = &r->ev.event;
+	p = r->buf;
+	for (size_t i = 0; i < ARRAY_LEN(src); i++) {
+		if (src[i] == NULL)
+			continue;
+		memcpy(p, src[i], len[i]);
+		*dst[i] = p;
+		p += len[i];
+	}
+
+	pthread_mutex_lock(&j->lock);
+	*j->tail = r;
+	j->tail = &r->next;
+	j->stats.appended++;
+	pthread_cond_signal(&j->work);
+	pthread_mutex_unlock(&j->lock);
+	return 0;
+}
+
+int
+journal_append(struct journal *j, const struct journal_event *ev)
+{
+	return queue(j, ev, NULL, NULL);
+}
+
+int
+journal_append_cb(struct journal *j, const struct journal_event *ev,
+	void (*done)(void *arg, int err), void *arg)
+{
+	return queue(j, ev, done, arg);
+}
+
+void
+journal_flush(struct journal *j)
+{
+	pthread_mutex_lock(&j->lock);
+	for (uint64_t target = j->stats.appended; j->processed < target; )
+		pthread_cond_wait(&j->idle, &j->lock);
+	pthread_mutex_unlock(&j->lock);
+}
+
+/* Call on the loop thread: callbacks still pending run here, before it returns. */
+void
+journal_close(struct journal *j)
+{
+	if (j == NULL)
+		return;
+	pthread_mutex_lock(&j->lock);
+	j->stop = true;
+	pthread_cond_signal(&j->work);
+	pthread_mutex_unlock(&j->lock);
+	pthread_join(j->writer, NULL);
+	run_completions(j);
+	journal_free(j);
+}
+
+void
+journal_get_stats(const struct journal *j, struct journal_stats *st)
+{
+	/* the lock guards the counters; taking it does not change the journal */
+	struct journal *mj = (struct journal *)j;
+
+	pthread_mutex_lock(&mj->lock);
+	*st = j->stats;
+	pthread_mutex_unlock(&mj->lock);
+}

@@ -1,0 +1,594 @@
+/* Read-side queries: calls in a time range, one call's rows, and the words that describe
+ * them. Shared by ivrctl and the dashboard, so both tell a call's story the same way. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "ivr/journal_query.h"
+#include "ivr/util.h"
+#include "schema.h"
+
+#define ROW_COLUMNS "id, ts_ms, call_id, event, menu, key, dept, target, result, reason, " \
+	"ani, dnis, prompt, detail, generation, duration_ms"
+
+struct journal_query {
+	sqlite3 *db;
+	sqlite3_stmt *call_rows;
+	char err[256];
+};
+
+/* A growing string; on allocation failure it remembers and stops growing. */
+struct sbuf {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+
+static void
+sb_addf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+sb_addf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->oom = true;
+		return;
+	}
+	if (b->len + (size_t)n + 1 > b->cap) {
+		size_t cap = (b->len + (size_t)n + 1) * 2;
+		char *s = realloc(b->s, cap);
+		if (s == NULL) {
+			b->oom = true;
+			return;
+		}
+		b->s = s;
+		b->cap = cap;
+	}
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+/* Hands the string over (never NULL on success); ENOMEM if any append failed. */
+static int
+sb_finish(char **out, struct sbuf *b)
+{
+	if (!b->oom && b->s == NULL)
+		sb_addf(b, "%s", "");
+	if (b->oom) {
+		free(b->s);
+		*out = NULL;
+		return ENOMEM;
+	}
+	*out = b->s;
+	return 0;
+}
+
+static void
+set_error(struct journal_query *q, const char *what)
+{
+	snprintf(q->err, sizeof(q->err), "%s: %s", what, sqlite3_errmsg(q->db));
+}
+
+static int
+query_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_NOMEM:
+		return ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return EBUSY;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+	case SQLITE_READONLY:
+		return EACCES;
+	default:
+		return EIO;
+	}
+}
+
+void
+journal_query_close(struct journal_query *q)
+{
+	if (q == NULL)
+		return;
+	sqlite3_finalize(q->call_rows);
+	sqlite3_close(q->db);
+	free(q);
+}
+
+const char *
+journal_query_error(const struct journal_query *q)
+{
+	return q->err;
+}
+
+int
+journal_query_open(struct journal_query **qp, const char *path, char *err, size_t errlen)
+{
+	struct journal_query *q = NULL;
+	sqlite3_stmt *st = NULL;
+	struct stat sb;
+	int64_t version = 0;
+	int rc, ret = 0;
+
+	*qp = NULL;
+	err[0] = '\0';
+	/* SQLite would report a missing file as "unable to open": say what it is */
+	if (stat(path, &sb) != 0) {
+		ret = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(ret));
+		goto out;
+	}
+	if (S_ISDIR(sb.st_mode)) {
+		ret = EISDIR;
+		snprintf(err, errlen, "%s is a directory", path);
+		goto out;
+	}
+	q = calloc(1, sizeof(*q));
+	if (q == NULL) {
+		ret = ENOMEM;
+		goto out;
+	}
+	rc = sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READONLY, NULL);
+	if (rc != SQLITE_OK) {
+		ret = query_errno(rc);
+		snprintf(err, errlen, "%s: %s", path,
+			q->db != NULL ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc));
+		goto out;
+	}
+	sqlite3_busy_timeout(q->db, 2000);
+	rc = sqlite3_prepare_v2(q->db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		version = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK) {
+		ret = query_errno(rc);
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(q->db));
+		goto out;
+	}
+	if (version == 0) {
+		ret = EINVAL;
+		snprintf(err, errlen, "%s is not an ivrd journal (no schema)", path);
+		goto out;
+	}
+	if (version > JOURNAL_SCHEMA_VERSION) {
+		ret = ENOTSUP;
+		snprintf(err, errlen, "%s has schema version %lld; this program reads up to "
+			"version %d", path, (long long)version, JOURNAL_SCHEMA_VERSION);
+		goto out;
+	}
+	rc = sqlite3_prepare_v3(q->db, "SELECT " ROW_COLUMNS " FROM events WHERE call_id = ?1 "
+		"ORDER BY id", -1, SQLITE_PREPARE_PERSISTENT, &q->call_rows, NULL);
+	if (rc != SQLITE_OK) {
+		ret = query_errno(rc);
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(q->db));
+		goto out;
+	}
+	*qp = q;
+out:
+	if (ret != 0)
+		journal_query_close(q);
+	return ret;
+}
+
+/* One allocation per row: the struct, then its strings. */
+static int
+row_read(struct journal_row **rp, sqlite3_stmt *st)
+{
+	const unsigned char *src[12];
+	size_t len[12], total = 0;
+	struct journal_row *r;
+	const char **dst[12];
+	char *p;
+
+	for (int i = 0; i < 12; i++) {
+		src[i] = sqlite3_column_text(st, i + 2);
+		len[i] = src[i] != NULL ? (size_t)sqlite3_column_bytes(st, i + 2) + 1 : 0;
+		total += len[i];
+	}
+	r = calloc(1, sizeof(*r) + total);
+	if (r == NULL)
+		return ENOMEM;
+	p = (char *)(r + 1);
+	r->id = sqlite3_column_int64(st, 0);
+	r->ev.ts_ms = sqlite3_column_int64(st, 1);
+	r->ev.generation = sqlite3_column_int64(st, 14);
+	r->ev.duration_ms = sqlite3_column_type(st, 15) == SQLITE_NULL ? -1
+		: sqlite3_column_int64(st, 15);
+	dst[0] = &r->ev.call_id, dst[1] = &r->ev.event, dst[2] = &r->ev.menu;
+	dst[3] = &r->ev.key, dst[4] = &r->ev.dept, dst[5] = &r->ev.target;
+	dst[6] = &r->ev.result, dst[7] = &r->ev.reason, dst[8] = &r->ev.ani;
+	dst[9] = &r->ev.dnis, dst[10] = &r->ev.prompt, dst[11] = &r->ev.detail;
+	for (int i = 0; i < 12; i++) {
+		if (src[i] == NULL)
+			continue;
+		memcpy(p, src[i], len[i]);
+		*dst[i] = p;
+		p += len[i];
+	}
+	*rp = r;
+	return 0;
+}
+
+void
+journal_rows_free(struct journal_rows *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		free(r->v[i]);
+	free(r->v);
+	free(r);
+}
+
+int
+journal_query_call(struct journal_rows **rp, struct journal_query *q, const char *call_id)
+{
+	struct journal_rows *r;
+	size_t cap = 0;
+	int rc, err = 0;
+
+	*rp = NULL;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return ENOMEM;
+	sqlite3_bind_text(q->call_rows, 1, call_id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(q->call_rows)) == SQLITE_ROW) {
+		if (r->n == cap) {
+			size_t ncap = cap ? cap * 2 : 32;
+			struct journal_row **v = realloc(r->v, ncap * sizeof(*v));
+			if (v == NULL) {
+				err = ENOMEM;
+				goto out;
+			}
+			r->v = v;
+			cap = ncap;
+		}
+		if ((err = row_read(&r->v[r->n], q->call_rows)) != 0)
+			goto out;
+		r->n++;
+	}
+	if (rc != SQLITE_DONE) {
+		set_error(q, "reading a call's events");
+		err = query_errno(rc);
+		goto out;
+	}
+	if (r->n == 0)
+		err = ENOENT;
+out:
+	sqlite3_reset(q->call_rows);
+	sqlite3_clear_bindings(q->call_rows);
+	if (err != 0)
+		journal_rows_free(r);
+	else
+		*rp = r;
+	return err;
+}
+
+static int
+dup_opt(char **dst, const char *s)
+{
+	*dst = NULL;
+	if (s != NULL && (*dst = strdup(s)) == NULL)
+		return ENOMEM;
+	return 0;
+}
+
+static bool
+is(const struct journal_event *ev, const char *type)
+{
+	return strcmp(ev->event, type) == 0;
+}
+
+static const char *
+str_or(const char *s, const char *dflt)
+{
+	return s != NULL ? s : dflt;
+}
+
+void
+journal_call_clear(struct journal_call *c)
+{
+	free(c->call_id);
+	free(c->ani);
+	free(c->dnis);
+	free(c->outcome);
+	free(c->dept);
+	free(c->menu_path);
+	free(c->end_reason);
+	memset(c, 0, sizeof(*c));
+}
+
+int
+journal_call_summarise(struct journal_call *c, const struct journal_rows *r)
+{
+	const struct journal_event *start = NULL, *final = NULL, *drop = NULL, *end = NULL;
+	const char *last_menu = NULL, *routed = NULL, *pending = NULL;
+	struct sbuf outcome = {0}, path = {0};
+	const char *sep = "";
+	int err = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->duration_ms = -1;
+	if (r->n == 0)
+		return EINVAL;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct journal_event *ev = &r->v[i]->ev;
+
+		if (is(ev, JEV_CALL_START) && start == NULL) {
+			start = ev;
+		} else if (is(ev, JEV_MENU_ENTER) && ev->menu != NULL) {
+			/* a replayed menu is one step of the path */
+			if (last_menu == NULL || strcmp(last_menu, ev->menu) != 0)
+				sb_addf(&path, "%s%s", last_menu ? " > " : "", ev->menu);
+			last_menu = ev->menu;
+		} else if (is(ev, JEV_ROUTE)) {
+			routed = ev->dept;
+		} else if (is(ev, JEV_TRANSFER_START)) {
+			pending = str_or(ev->dept, str_or(ev->target, "?"));
+		} else if (is(ev, JEV_TRANSFER_RESULT)) {
+			pending = NULL;
+			if (ev->result != NULL && strcmp(ev->result, "ok") == 0) {
+				final = ev;
+			} else {
+				sb_addf(&outcome, "%stransfer failed (%s)", sep,
+					str_or(ev->dept, str_or(ev->target, "?")));
+				sep = ", then ";
+			}
+		} else if (is(ev, JEV_DROP)) {
+			final = drop = ev;
+		} else if (is(ev, JEV_CALL_END)) {
+			end = ev;
+		}
+	}
+	if (pending != NULL) {
+		sb_addf(&outcome, "%stransfer to %s unconfirmed", sep, pending);
+		sep = ", then ";
+	}
+	if (final != NULL && is(final, JEV_DROP))
+		sb_addf(&outcome, "%shung up%s%s", sep, final->menu ? " in menu " : "",
+			str_or(final->menu, ""));
+	else if (final != NULL)
+		sb_addf(&outcome, "%stransferred to %s", sep, str_or(final->dept, str_or(final->target, "?")));
+	else if (end != NULL)
+		sb_addf(&outcome, "%sended", sep);
+	else
+		sb_addf(&outcome, "%sno end recorded", *sep ? "; " : "");
+
+	if (end != NULL && end->duration_ms >= 0)
+		c->duration_ms = end->duration_ms;
+	else if (drop != NULL)
+		c->duration_ms = drop->duration_ms;
+	c->start_ms = start != NULL ? start->ts_ms : r->v[0]->ev.ts_ms;
+	err = sb_finish(&c->outcome, &outcome);
+	if (err == 0)
+		err = sb_finish(&c->menu_path, &path);
+	else
+		free(path.s);
+	if (err == 0)
+		err = dup_opt(&c->call_id, r->v[0]->ev.call_id);
+	if (err == 0 && start != NULL)
+		err = dup_opt(&c->ani, start->ani);
+	if (err == 0 && start != NULL)
+		err = dup_opt(&c->dnis, start->dnis);
+	if (err == 0)
+		err = dup_opt(&c->dept, final != NULL && !is(final, JEV_DROP) ? final->dept : routed);
+	if (err == 0 && end != NULL)
+		err = dup_opt(&c->end_reason, end->reason);
+	if (err != 0)
+		journal_call_clear(c);
+	return err;
+}
+
+void
+journal_calls_free(struct journal_calls *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		journal_call_clear(&c->v[i]);
+	free(c->v);
+	free(c);
+}
+
+int
+journal_query_calls(struct journal_calls **cp, struct journal_query *q,
+	const struct journal_call_filter *f)
+{
+	struct journal_calls *c;
+	sqlite3_stmt *st = NULL;
+	char **ids = NULL;
+	size_t nids = 0, cap = 0;
+	bool in_txn = false;
+	int rc, err = 0;
+
+	*cp = NULL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return ENOMEM;
+	/* one snapshot for the list and each call's rows, while the daemon writes */
+	rc = sqlite3_exec(q->db, "BEGIN", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		set_error(q, "reading calls");
+		err = query_errno(rc);
+		goto out;
+	}
+	in_txn = true;
+	rc = sqlite3_prepare_v2(q->db, "SELECT call_id FROM events WHERE event = '"
+		JEV_CALL_START "' AND call_id IS NOT NULL AND ts_ms >= ?1 AND ts_ms < ?2 "
+		"AND (?3 IS NULL OR ani = ?3 OR dnis = ?3) ORDER BY ts_ms DESC, id DESC "
+		"LIMIT ?4", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		set_error(q, "reading calls");
+		err = query_errno(rc);
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, f->since_ms != 0 ? f->since_ms : INT64_MIN);
+	sqlite3_bind_int64(st, 2, f->until_ms != 0 ? f->until_ms : INT64_MAX);
+	if (f->number != NULL)
+		sqlite3_bind_text(st, 3, f->number, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, f->limit != 0 ? (int64_t)f->limit : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (nids == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			char **v = realloc(ids, ncap * sizeof(*v));
+			if (v == NULL) {
+				err = ENOMEM;
+				goto out;
+			}
+			ids = v;
+			cap = ncap;
+		}
+		if ((ids[nids] = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
+			err = ENOMEM;
+			goto out;
+		}
+		nids++;
+	}
+	if (rc != SQLITE_DONE) {
+		set_error(q, "reading calls");
+		err = query_errno(rc);
+		goto out;
+	}
+	if (nids > 0 && (c->v = calloc(nids, sizeof(*c->v))) == NULL) {
+		err = ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nids; i++) {
+		struct journal_rows *rows;
+
+		if ((err = journal_query_call(&rows, q, ids[i])) != 0)
+			goto out;
+		err = journal_call_summarise(&c->v[c->n], rows);
+		journal_rows_free(rows);
+		if (err != 0)
+			goto out;
+		c->n++;
+	}
+out:
+	sqlite3_finalize(st);
+	if (in_txn)
+		sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL);
+	for (size_t i = 0; i < nids; i++)
+		free(ids[i]);
+	free(ids);
+	if (err != 0)
+		journal_calls_free(c);
+	else
+		*cp = c;
+	return err;
+}
+
+/* "9.3 s" */
+static void
+sb_seconds(struct sbuf *b, int64_t ms)
+{
+	sb_addf(b, "%lld.%lld s", (long long)(ms / 1000), (long long)(ms % 1000 / 100));
+}
+
+int
+journal_event_describe(char **out, const struct journal_event *ev)
+{
+	struct sbuf b = {0};
+
+	if (is(ev, JEV_CALL_START)) {
+		const char *sep = " (";
+		sb_addf(&b, "call from %s to %s", str_or(ev->ani, "an unknown number"),
+			str_or(ev->dnis, "an unknown number"));
+		if (ev->generation != 0) {
+			sb_addf(&b, "%sconfiguration generation %lld", sep,
+				(long long)ev->generation);
+			sep = ", ";
+		}
+		if (ev->detail != NULL) {
+			sb_addf(&b, "%slanguage %s", sep, ev->detail);
+			sep = ", ";
+		}
+		if (*sep == ',')
+			sb_addf(&b, ")");
+	} else if (is(ev, JEV_MENU_ENTER)) {
+		sb_addf(&b, "entered menu %s", str_or(ev->menu, "?"));
+		if (ev->prompt != NULL)
+			sb_addf(&b, ", hearing %s", ev->prompt);
+	} else if (is(ev, JEV_KEY)) {
+		sb_addf(&b, "pressed %s", str_or(ev->key, "a key"));
+	} else if (is(ev, JEV_INVALID)) {
+		sb_addf(&b, "invalid key %s", str_or(ev->key, "?"));
+		if (ev->menu != NULL)
+			sb_addf(&b, " in menu %s", ev->menu);
+		if (ev->detail != NULL)
+			sb_addf(&b, " (%s)", ev->detail);
+	} else if (is(ev, JEV_TIMEOUT)) {
+		sb_addf(&b, "no key pressed");
+		if (ev->menu != NULL)
+			sb_addf(&b, " in menu %s", ev->menu);
+		if (ev->detail != NULL)
+			sb_addf(&b, " (%s)", ev->detail);
+	} else if (is(ev, JEV_ROUTE)) {
+		sb_addf(&b, "routed to %s", str_or(ev->dept, "?"));
+		if (ev->reason != NULL)
+			sb_addf(&b, " — reason: %s", ev->reason);
+		if (ev->detail != NULL)
+			sb_addf(&b, " (path %s)", ev->detail);
+	} else if (is(ev, JEV_TRANSFER_START)) {
+		sb_addf(&b, "transfer to %s started", str_or(ev->target, str_or(ev->dept, "?")));
+	} else if (is(ev, JEV_TRANSFER_RESULT)) {
+		const char *to = str_or(ev->dept, str_or(ev->target, "?"));
+		if (ev->result != NULL && strcmp(ev->result, "ok") == 0)
+			sb_addf(&b, "transfer to %s succeeded", to);
+		else if (ev->result != NULL && strcmp(ev->result, "failed") == 0)
+			sb_addf(&b, "transfer to %s failed", to);
+		else
+			sb_addf(&b, "transfer to %s: %s", to, str_or(ev->result, "no result"));
+		if (ev->reason != NULL)
+			sb_addf(&b, " — %s", ev->reason);
+	} else if (is(ev, JEV_DROP)) {
+		sb_addf(&b, "hung up");
+		if (ev->menu != NULL)
+			sb_addf(&b, " in menu %s", ev->menu);
+		if (ev->duration_ms >= 0) {
+			sb_addf(&b, " after ");
+			sb_seconds(&b, ev->duration_ms);
+		}
+		if (ev->prompt != NULL)
+			sb_addf(&b, "; last heard %s", ev->prompt);
+	} else if (is(ev, JEV_CALL_END)) {
+		sb_addf(&b, "call ended");
+		if (ev->result != NULL)
+			sb_addf(&b, " (%s)", ev->result);
+		if (ev->reason != NULL)
+			sb_addf(&b, " — %s", ev->reason);
+	} else {
+		/* an event this version has no words for: show what it holds */
+		const char *name[] = {"menu", "key", "dept", "target", "result", "reason", "ani",
+			"dnis", "prompt", "detail"};
+		const char *val[] = {ev->menu, ev->key, ev->dept, ev->target, ev->result,
+			ev->reason, ev->ani, ev->dnis, ev->prompt, ev->detail};
+		sb_addf(&b, "%s", ev->event);
+		for (size_t i = 0; i < ARRAY_LEN(val); i++)
+			if (val[i] != NULL)
+				sb_addf(&b, " %s=%s", name[i], val[i]);
+		if (ev->duration_ms >= 0)
+			sb_addf(&b, " duration_ms=%lld", (long long)ev->duration_ms);
+	}
+	return sb_finish(out, &b);
+}

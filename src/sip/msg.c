@@ -1,0 +1,206 @@
+/* libosip2 glue: field access and response building. */
+#include <sys/time.h>
+#include <time.h>
+
+#include <errno.h>
+#include <osip2/osip.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include "ivr/sip.h"
+#include "ivr/util.h"
+#include "sip_int.h"
+
+#define M(m) ((osip_message_t *)(m)->osip)
+
+const char *
+sip_msg_method(const struct sip_msg *m)
+{
+	return M(m)->sip_method != NULL ? M(m)->sip_method : "";
+}
+
+const char *
+sip_msg_call_id(const struct sip_msg *m)
+{
+	return m->call_id;
+}
+
+static const char *
+tag_of(osip_from_t *h)
+{
+	osip_generic_param_t *p = NULL;
+
+	if (h == NULL || osip_from_get_tag(h, &p) != 0 || p == NULL || p->gvalue == NULL)
+		return NULL;
+	return p->gvalue;
+}
+
+const char *
+sip_msg_from_tag(const struct sip_msg *m)
+{
+	return tag_of(M(m)->from);
+}
+
+const char *
+sip_msg_to_tag(const struct sip_msg *m)
+{
+	return tag_of(M(m)->to);
+}
+
+unsigned
+sip_msg_cseq(const struct sip_msg *m)
+{
+	osip_cseq_t *c = M(m)->cseq;
+
+	if (c == NULL || c->number == NULL)
+		return 0;
+	return (unsigned)strtoul(c->number, NULL, 10);
+}
+
+int
+sip_msg_status(const struct sip_msg *m)
+{
+	return M(m)->status_code;
+}
+
+const char *
+sip_msg_ruri_user(const struct sip_msg *m)
+{
+	osip_uri_t *u = M(m)->req_uri;
+
+	return u != NULL && u->username != NULL ? u->username : "";
+}
+
+const char *
+sip_msg_from_user(const struct sip_msg *m)
+{
+	osip_from_t *f = M(m)->from;
+
+	return f != NULL && f->url != NULL && f->url->username != NULL ? f->url->username : "";
+}
+
+const char *
+sip_msg_header(const struct sip_msg *m, const char *name)
+{
+	osip_header_t *h = NULL;
+
+	if (osip_message_header_get_byname(M(m), name, 0, &h) < 0 || h == NULL)
+		return NULL;
+	return h->hvalue;
+}
+
+const char *
+sip_msg_content_type(const struct sip_msg *m, char *buf, size_t size)
+{
+	osip_content_type_t *ct = M(m)->content_type;
+
+	if (ct == NULL || ct->type == NULL || ct->subtype == NULL)
+		return NULL;
+	snprintf(buf, size, "%s/%s", ct->type, ct->subtype);
+	for (char *p = buf; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return buf;
+}
+
+const char *
+sip_msg_body(const struct sip_msg *m, size_t *len)
+{
+	osip_body_t *b = NULL;
+
+	*len = 0;
+	if (osip_message_get_body(M(m), 0, &b) < 0 || b == NULL || b->body == NULL)
+		return NULL;
+	*len = b->length;
+	return b->body;
+}
+
+/* Appends one header from an osip *_to_str function, freeing its result. */
+static void
+append_hdr(char *buf, size_t size, size_t *off, const char *name, int rc, char **val)
+{
+	if (rc == 0 && *val != NULL)
+		str_appendf(buf, size, off, "%s: %s\r\n", name, *val);
+	osip_free(*val);
+	*val = NULL;
+}
+
+int
+sip_build_response(char **out, size_t *len, const struct sip_msg *req, int code,
+	const char *reason, const char *to_tag, const char *extra, const char *ctype,
+	const char *body, const char *server)
+{
+	osip_message_t *r = M(req);
+	size_t blen = body != NULL ? strlen(body) : 0;
+	size_t size = 4096 + blen + (extra != NULL ? strlen(extra) : 0);
+	size_t off = 0;
+	char *buf, *s = NULL;
+	int pos = 0, rc;
+	osip_via_t *via;
+
+	buf = malloc(size);
+	if (buf == NULL)
+		return ENOMEM;
+	str_appendf(buf, size, &off, "SIP/2.0 %d %s\r\n", code, reason);
+	while (osip_message_get_via(r, pos++, &via) >= 0 && via != NULL) {
+		rc = osip_via_to_str(via, &s);
+		append_hdr(buf, size, &off, "Via", rc, &s);
+	}
+	rc = osip_from_to_str(r->from, &s);
+	append_hdr(buf, size, &off, "From", rc, &s);
+	if (osip_to_to_str(r->to, &s) == 0 && s != NULL) {
+		/* RFC 3261 8.2.6.2: add our tag unless the request's To has one (or for 100) */
+		if (to_tag != NULL && code > 100 && sip_msg_to_tag(req) == NULL)
+			str_appendf(buf, size, &off, "To: %s;tag=%s\r\n", s, to_tag);
+		else
+			str_appendf(buf, size, &off, "To: %s\r\n", s);
+	}
+	osip_free(s);
+	s = NULL;
+	rc = osip_call_id_to_str(r->call_id, &s);
+	append_hdr(buf, size, &off, "Call-ID", rc, &s);
+	rc = osip_cseq_to_str(r->cseq, &s);
+	append_hdr(buf, size, &off, "CSeq", rc, &s);
+	if (server != NULL)
+		str_appendf(buf, size, &off, "Server: %s\r\n", server);
+	if (extra != NULL)
+		str_appendf(buf, size, &off, "%s", extra);
+	if (ctype != NULL && body != NULL)
+		str_appendf(buf, size, &off, "Content-Type: %s\r\n", ctype);
+	str_appendf(buf, size, &off, "Content-Length: %zu\r\n\r\n", blen);
+	if (body != NULL)
+		str_appendf(buf, size, &off, "%s", body);
+	if (off >= size) {
+		free(buf);
+		return EMSGSIZE;
+	}
+	*out = buf;
+	*len = off;
+	return 0;
+}
+
+void
+sip_random_token(char *buf, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[32];
+	size_t n = size - 1 < sizeof(rnd) ? size - 1 : sizeof(rnd);
+
+	arc4random_buf(rnd, n);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = hex[rnd[i] & 15];
+	buf[n] = '\0';
+}
+
+void
+sip_new_branch(char *buf, size_t size)
+{
+	char tok[24];
+
+	sip_random_token(tok, sizeof(tok));
+	/* RFC 3261 8.1.1.7: the magic cookie marks an RFC 3261 branch */
+	snprintf(buf, size, "z9hG4bK%s", tok);
+}

@@ -1,0 +1,374 @@
+/* UDP transport: sockets, parsing, the checks every request must pass (RFC 3261 8.2). */
+#include <sys/time.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <osip2/osip.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "ivr/conf.h"
+#include "ivr/log.h"
+#include "ivr/util.h"
+#include "sip_int.h"
+
+#define SIP_MAX_DATAGRAM 65535
+
+int
+sip_stack_new(struct sip_stack **sp, struct event_base *base, const struct sip_handlers *h,
+	void *arg, const char *user_agent)
+{
+	struct sip_stack *s = calloc(1, sizeof(*s));
+	int rc = ENOMEM;
+
+	if (s == NULL)
+		return ENOMEM;
+	s->base = base;
+	s->h = h;
+	s->arg = arg;
+	s->user_agent = strdup(user_agent != NULL ? user_agent : "ivrd");
+	if (s->user_agent == NULL)
+		goto out;
+	if ((rc = hmap_new(&s->server_tx)) != 0 || (rc = hmap_new(&s->client_tx)) != 0)
+		goto out;
+	*sp = s;
+	return 0;
+out:
+	sip_stack_free(s);
+	return rc;
+}
+
+void
+sip_stack_free(struct sip_stack *s)
+{
+	if (s == NULL)
+		return;
+	if (s->server_tx != NULL && s->client_tx != NULL)
+		sip_tx_free_all(s);
+	hmap_free(s->server_tx);
+	hmap_free(s->client_tx);
+	for (size_t i = 0; i < s->ntransports; i++) {
+		struct sip_transport *t = s->transports[i];
+		if (t->ev != NULL)
+			event_free(t->ev);
+		close(t->fd);
+		free(t);
+	}
+	free(s->transports);
+	free(s->user_agent);
+	free(s);
+}
+
+void
+sip_stack_stats(const struct sip_stack *s, struct sip_stats *st)
+{
+	*st = s->stats;
+}
+
+struct sip_transport *
+sip_stack_transport(struct sip_stack *s)
+{
+	return s->ntransports > 0 ? s->transports[0] : NULL;
+}
+
+const char *
+sip_transport_hostport(const struct sip_transport *t)
+{
+	return t->hostport;
+}
+
+bool
+sip_log_allowed(struct sip_stack *s)
+{
+	int64_t now = clock_mono_ms();
+
+	/* a storm of garbage must not become a storm of log lines */
+	if (now - s->log_window_ms >= 1000) {
+		if (s->log_count > 10)
+			log_warn("sip", "%u more malformed messages not logged", s->log_count - 10);
+		s->log_window_ms = now;
+		s->log_count = 0;
+	}
+	return ++s->log_count <= 10;
+}
+
+static void
+addr_str(const struct sockaddr *sa, char *host, size_t hostlen, unsigned *port)
+{
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, (socklen_t)hostlen);
+		*port = ntohs(s6->sin6_port);
+	} else {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &s4->sin_addr, host, (socklen_t)hostlen);
+		*port = ntohs(s4->sin_port);
+	}
+}
+
+int
+sip_send(struct sip_transport *t, const struct sockaddr *dst, socklen_t dstlen,
+	const char *buf, size_t len)
+{
+	ssize_t n = sendto(t->fd, buf, len, 0, dst, dstlen);
+
+	if (n < 0) {
+		t->stack->stats.tx_errors++;
+		return errno;
+	}
+	t->stack->stats.tx_messages++;
+	if (log_tracing(LOG_TRACE_SIP)) {
+		char host[64];
+		unsigned port;
+		addr_str(dst, host, sizeof(host), &port);
+		log_msg(LOG_PRIO_DEBUG, "sip", NULL, "send %zu bytes to %s:%u: %.*s", len, host,
+			port, (int)(len < 400 ? len : 400), buf);
+	}
+	return 0;
+}
+
+void
+sip_msg_free(struct sip_msg *m)
+{
+	if (m == NULL)
+		return;
+	if (m->osip != NULL)
+		osip_message_free(m->osip);
+	free(m);
+}
+
+/* RFC 3581 4 / RFC 3261 18.2.1: note where the request really came from. */
+static void
+mark_received(osip_message_t *om, const struct sockaddr *src)
+{
+	osip_via_t *via = NULL;
+	osip_generic_param_t *rport = NULL;
+	char host[64], port[8];
+	unsigned p;
+
+	if (osip_message_get_via(om, 0, &via) < 0 || via == NULL)
+		return;
+	addr_str(src, host, sizeof(host), &p);
+	snprintf(port, sizeof(port), "%u", p);
+	if (via->host == NULL || strcmp(via->host, host) != 0)
+		osip_via_set_received(via, osip_strdup(host));
+	if (osip_via_param_get_byname(via, "rport", &rport) == 0 && rport != NULL &&
+	    rport->gvalue == NULL)
+		rport->gvalue = osip_strdup(port);
+}
+
+static void
+reject(struct sip_stack *s, struct sip_msg *m, int code, const char *reason)
+{
+	char *buf;
+	size_t len;
+
+	if (sip_build_response(&buf, &len, m, code, reason, NULL, NULL, NULL, NULL,
+		s->user_agent) == 0) {
+		sip_send(m->transport, (struct sockaddr *)&m->src, m->srclen, buf, len);
+		free(buf);
+	}
+}
+
+static void
+log_bad(struct sip_stack *s, const struct sip_msg *m, const char *what)
+{
+	char host[64];
+	unsigned port;
+
+	s->stats.rx_malformed++;
+	if (!sip_log_allowed(s))
+		return;
+	addr_str((const struct sockaddr *)&m->src, host, sizeof(host), &port);
+	log_msg(LOG_PRIO_WARNING, "sip", m->call_id[0] ? m->call_id : NULL,
+		"malformed message from %s:%u: %s", host, port, what);
+}
+
+/* Checks the headers every message needs. Returns NULL or what is missing. */
+static const char *
+missing_header(osip_message_t *om)
+{
+	osip_via_t *via = NULL;
+
+	if (osip_message_get_via(om, 0, &via) < 0 || via == NULL || via->host == NULL)
+		return "Via";
+	if (om->from == NULL || om->from->url == NULL)
+		return "From";
+	if (om->to == NULL || om->to->url == NULL)
+		return "To";
+	if (om->call_id == NULL || om->call_id->number == NULL)
+		return "Call-ID";
+	if (om->cseq == NULL || om->cseq->number == NULL || om->cseq->method == NULL)
+		return "CSeq";
+	return NULL;
+}
+
+void
+sip_stack_input(struct sip_stack *s, struct sip_transport *t, const char *buf, size_t len,
+	const struct sockaddr *src, socklen_t srclen)
+{
+	struct sip_msg *m;
+	osip_message_t *om = NULL;
+	const char *miss;
+	char reason[96];
+	size_t i;
+
+	/* RFC 5626 keep-alives: CRLFs alone */
+	for (i = 0; i < len && (buf[i] == '\r' || buf[i] == '\n' || buf[i] == ' '); i++)
+		;
+	if (i == len)
+		return;
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return;
+	m->transport = t;
+	memcpy(&m->src, src, srclen);
+	m->srclen = srclen;
+	if (osip_message_init(&om) != 0) {
+		free(m);
+		return;
+	}
+	m->osip = om;
+	if (osip_message_parse(om, buf, len) != 0) {
+		log_bad(s, m, "not a SIP message libosip2 can parse");
+		goto drop;
+	}
+	if (log_tracing(LOG_TRACE_SIP)) {
+		char host[64];
+		unsigned port;
+		addr_str(src, host, sizeof(host), &port);
+		log_msg(LOG_PRIO_DEBUG, "sip", NULL, "recv %zu bytes from %s:%u: %.*s", len, host,
+			port, (int)(len < 400 ? len : 400), buf);
+	}
+	miss = missing_header(om);
+	if (miss != NULL) {
+		snprintf(reason, sizeof(reason), "Bad Request (Missing %s)", miss);
+		log_bad(s, m, reason);
+		/* a response needs a Via to follow */
+		if (MSG_IS_REQUEST(om) && strcmp(miss, "Via") != 0 &&
+		    strcmp(om->sip_method, "ACK") != 0)
+			reject(s, m, 400, reason);
+		goto drop;
+	}
+	if (om->call_id->host != NULL)
+		snprintf(m->call_id, sizeof(m->call_id), "%s@%s", om->call_id->number,
+			om->call_id->host);
+	else
+		str_copy(m->call_id, om->call_id->number, sizeof(m->call_id));
+	if (strlen(om->call_id->number) + (om->call_id->host ? strlen(om->call_id->host) : 0) >=
+	    sizeof(m->call_id) - 1) {
+		log_bad(s, m, "Call-ID longer than 254 characters");
+		if (MSG_IS_REQUEST(om) && strcmp(om->sip_method, "ACK") != 0)
+			reject(s, m, 400, "Bad Request (Call-ID too long)");
+		goto drop;
+	}
+
+	if (MSG_IS_RESPONSE(om)) {
+		s->stats.rx_responses++;
+		sip_tx_response_in(s, m);
+		return;
+	}
+	s->stats.rx_requests++;
+	mark_received(om, src);
+	if (strcasecmp(om->cseq->method, om->sip_method) != 0 &&
+	    strcmp(om->sip_method, "ACK") != 0 && strcmp(om->sip_method, "CANCEL") != 0) {
+		log_bad(s, m, "CSeq method differs from the request method");
+		reject(s, m, 400, "Bad Request (CSeq method mismatch)");
+		goto drop;
+	}
+	if (om->req_uri == NULL || om->req_uri->scheme == NULL ||
+	    (strcasecmp(om->req_uri->scheme, "sip") != 0 &&
+		strcasecmp(om->req_uri->scheme, "sips") != 0 &&
+		strcasecmp(om->req_uri->scheme, "tel") != 0)) {
+		log_bad(s, m, "Request-URI scheme is not sip, sips or tel");
+		if (strcmp(om->sip_method, "ACK") != 0)
+			reject(s, m, 416, "Unsupported URI Scheme");
+		goto drop;
+	}
+	sip_tx_request_in(s, m);
+	return;
+drop:
+	sip_msg_free(m);
+}
+
+static void
+on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct sip_transport *t = arg;
+	static char buf[SIP_MAX_DATAGRAM + 1];
+	(void)what;
+
+	/* drain a bounded batch so one busy socket cannot starve the media tick */
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage src;
+		socklen_t srclen = sizeof(src);
+		ssize_t n = recvfrom(fd, buf, SIP_MAX_DATAGRAM, 0, (struct sockaddr *)&src, &srclen);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_warn("sip", "receive on %s: %s", t->hostport, strerror(errno));
+			return;
+		}
+		buf[n] = '\0';
+		sip_stack_input(t->stack, t, buf, (size_t)n, (struct sockaddr *)&src, srclen);
+	}
+}
+
+int
+sip_stack_listen(struct sip_stack *s, const struct conf_listen *l)
+{
+	struct sip_transport *t, **nt;
+	char host[INET6_ADDRSTRLEN];
+	unsigned port;
+	int one = 1, rcvbuf = 4 << 20, rc;
+
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return ENOMEM;
+	t->stack = s;
+	t->fd = socket(l->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (t->fd < 0) {
+		rc = errno;
+		free(t);
+		return rc;
+	}
+	setsockopt(t->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* bursts of call setups arrive faster than one loop pass */
+	setsockopt(t->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (bind(t->fd, (const struct sockaddr *)&l->addr, l->addrlen) != 0) {
+		rc = errno;
+		goto fail;
+	}
+	t->addrlen = sizeof(t->addr);
+	getsockname(t->fd, (struct sockaddr *)&t->addr, &t->addrlen);
+	addr_str((struct sockaddr *)&t->addr, host, sizeof(host), &port);
+	if (t->addr.ss_family == AF_INET6)
+		snprintf(t->hostport, sizeof(t->hostport), "[%s]:%u", host, port);
+	else
+		snprintf(t->hostport, sizeof(t->hostport), "%s:%u", host, port);
+	t->ev = event_new(s->base, t->fd, EV_READ | EV_PERSIST, on_readable, t);
+	if (t->ev == NULL || event_add(t->ev, NULL) != 0) {
+		rc = ENOMEM;
+		goto fail;
+	}
+	nt = realloc(s->transports, (s->ntransports + 1) * sizeof(*nt));
+	if (nt == NULL) {
+		rc = ENOMEM;
+		goto fail;
+	}
+	s->transports = nt;
+	s->transports[s->ntransports++] = t;
+	log_info("sip", "listening on udp %s", t->hostport);
+	return 0;
+fail:
+	if (t->ev != NULL)
+		event_free(t->ev);
+	close(t->fd);
+	free(t);
+	return rc;
+}
