@@ -27,11 +27,13 @@ size_t rtp_write_header(uint8_t *buf, uint8_t pt, bool marker, uint16_t seq, uin
 
 /* RFC 4733 receiver: turns a stream of telephone-event packets into one key per event,
  * whatever the retransmissions of start, update and end packets. */
+#define DTMF_RECENT 8
+
 struct dtmf_rx {
-	bool have_last;
-	uint32_t last_ts;   /* RTP timestamp of the last event reported */
-	uint8_t last_event;
-	uint32_t last_ssrc;
+	uint32_t ssrc;
+	unsigned nrecent;                /* events remembered, newest at recent[0] */
+	uint32_t recent_ts[DTMF_RECENT]; /* RTP timestamp of each event reported */
+	uint8_t recent_event[DTMF_RECENT];
 };
 
 void dtmf_rx_init(struct dtmf_rx *d);

@@ -1,6 +1,7 @@
 /* Read-side queries: calls in a time range, one call's rows, and the words that describe
  * them. Shared by ivrctl and the dashboard, so both tell a call's story the same way. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -103,6 +104,27 @@ query_errno(int rc)
 	}
 }
 
+/* "file:PATH?immutable=1", PATH percent-encoded (RFC 3986) as SQLite URIs expect. */
+static int
+immutable_uri(char **out, const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct sbuf b = {0};
+
+	sb_addf(&b, "file:");
+	for (const unsigned char *p = (const unsigned char *)path; *p != '\0'; p++) {
+		/* a leading "//" would read as an authority */
+		if ((*p == '/' && !(p == (const unsigned char *)path && p[1] == '/')) ||
+		    strchr("._-~", *p) != NULL || (*p >= '0' && *p <= '9') ||
+		    ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z'))
+			sb_addf(&b, "%c", *p);
+		else
+			sb_addf(&b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+	}
+	sb_addf(&b, "?immutable=1");
+	return sb_finish(out, &b);
+}
+
 void
 journal_query_close(struct journal_query *q)
 {
@@ -124,6 +146,7 @@ journal_query_open(struct journal_query **qp, const char *path, char *err, size_
 {
 	struct journal_query *q = NULL;
 	sqlite3_stmt *st = NULL;
+	char wal[PATH_MAX + 4], *uri = NULL;
 	struct stat sb;
 	int64_t version = 0;
 	int rc, ret = 0;
@@ -146,7 +169,17 @@ journal_query_open(struct journal_query **qp, const char *path, char *err, size_
 		ret = ENOMEM;
 		goto out;
 	}
-	rc = sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READONLY, NULL);
+	/* No -wal file: the daemon is not running and every row is in the main file. A
+	 * read-only WAL open would create -wal and -shm, owned by whoever runs ivrctl (the
+	 * daemon could not write them later) or fail in a directory it may not write. */
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	if (stat(wal, &sb) != 0 && errno == ENOENT) {
+		if ((ret = immutable_uri(&uri, path)) != 0)
+			goto out;
+		rc = sqlite3_open_v2(uri, &q->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+	} else {
+		rc = sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READONLY, NULL);
+	}
 	if (rc != SQLITE_OK) {
 		ret = query_errno(rc);
 		snprintf(err, errlen, "%s: %s", path,
@@ -185,6 +218,7 @@ journal_query_open(struct journal_query **qp, const char *path, char *err, size_
 	}
 	*qp = q;
 out:
+	free(uri);
 	if (ret != 0)
 		journal_query_close(q);
 	return ret;

@@ -203,7 +203,8 @@ type_at(const struct tz *z, int64_t t)
 	return &z->types[z->trans_type[lo]];
 }
 
-/* Years beyond int (t past 2^55 or so) wrap in tm_year; no caller comes near. */
+/* tm_zone points into z. Years beyond int (t past 2^55 or so) wrap in tm_year; no caller
+ * comes near. */
 void
 tz_localtime(const struct tz *z, time_t t, struct tm *out)
 {
@@ -536,7 +537,8 @@ tz_parse(struct tz **zp, const uint8_t *buf, size_t len, const char **why)
 			.utoff = utoff, .isdst = p[4], .abbr = z->abbrs + p[5]};
 	}
 	for (uint32_t i = 0; i < h.timecnt; i++) {
-		z->trans[i] = timesize == 8 ? be64(b.times + 8 * i) : (int32_t)be32(b.times + 4 * i);
+		z->trans[i] = timesize == 8 ? be64(b.times + 8 * i) :
+					      (int32_t)be32(b.times + 4 * i);
 		z->trans_type[i] = b.idx[i];
 		if (b.idx[i] >= h.typecnt || (i > 0 && z->trans[i] <= z->trans[i - 1])) {
 			*why = "bad transition";
@@ -554,7 +556,9 @@ tz_parse(struct tz **zp, const uint8_t *buf, size_t len, const char **why)
 		memcpy(footer, c.p + 1, (size_t)(nl - c.p - 1));
 		footer[nl - c.p - 1] = '\0';
 		z->has_rule = footer[0] != '\0';
-		if (z->has_rule && !parse_rule(&z->rule, footer)) {
+		/* a NUL inside would hide the rest of the string */
+		if (z->has_rule &&
+		    (strlen(footer) != (size_t)(nl - c.p - 1) || !parse_rule(&z->rule, footer))) {
 			*why = "bad TZ string in footer";
 			goto out;
 		}

@@ -1,5 +1,7 @@
 /* RFC 4733 telephone-event receiver: one key per event, whatever packets of it arrive. */
 #include <errno.h>
+#include <stdbool.h>
+#include <string.h>
 
 #include "ivr/rtp.h"
 
@@ -9,9 +11,6 @@ static const char dtmf_keys[] = "0123456789*#ABCD";
 /* RFC 4733 2.5.1.3, 2.5.2.3: an event longer than the 16-bit duration field goes on in a
  * new segment whose timestamp is the previous segment's plus 0xFFFF. */
 #define DTMF_SEGMENT 0xffffu
-/* A packet up to this far behind the last event (10 s at 8 kHz: one full segment plus
- * jitter) is a late packet of an earlier event; further back, the sender's clock jumped. */
-#define DTMF_STALE 80000u
 
 void
 dtmf_rx_init(struct dtmf_rx *d)
@@ -29,25 +28,28 @@ dtmf_rx_packet(struct dtmf_rx *d, const struct rtp_packet *p, char *key)
 	ev = p->payload[0];
 	if (ev >= sizeof(dtmf_keys) - 1)
 		return 0;
+	if (d->nrecent > 0 && p->ssrc != d->ssrc)
+		d->nrecent = 0;
 	/* RFC 4733 2.2.1, 2.5.2: every packet of an event carries its start timestamp, and
-	 * any of them (start, update, end, retransmit) may be the first to arrive.
-	 * Differences are modulo 2^32 so that wraparound needs no special case. */
-	if (d->have_last && p->ssrc == d->last_ssrc) {
-		uint32_t behind = d->last_ts - p->ts;
-
-		if (ev == d->last_event && behind == 0)
+	 * any of them (start, update, end, retransmit) may be the first to arrive. A packet
+	 * names an event already reported when its timestamp and code match one of the last
+	 * few; timestamps are not ordered, since senders (and recorded captures) may jump. */
+	for (unsigned i = 0; i < d->nrecent; i++)
+		if (d->recent_ts[i] == p->ts && d->recent_event[i] == ev)
 			return 0;
-		if (ev == d->last_event && p->ts - d->last_ts == DTMF_SEGMENT) {
-			d->last_ts = p->ts;
-			return 0;
-		}
-		if (behind != 0 && behind <= DTMF_STALE)
-			return 0;
-	}
-	d->have_last = true;
-	d->last_ts = p->ts;
-	d->last_event = ev;
-	d->last_ssrc = p->ssrc;
+	/* a later segment of the same press is remembered, not reported */
+	bool segment = d->nrecent > 0 && ev == d->recent_event[0] &&
+		p->ts - d->recent_ts[0] == DTMF_SEGMENT;
+	if (d->nrecent == DTMF_RECENT)
+		d->nrecent--;
+	memmove(&d->recent_ts[1], &d->recent_ts[0], d->nrecent * sizeof(d->recent_ts[0]));
+	memmove(&d->recent_event[1], &d->recent_event[0], d->nrecent);
+	d->recent_ts[0] = p->ts;
+	d->recent_event[0] = ev;
+	d->ssrc = p->ssrc;
+	d->nrecent++;
+	if (segment)
+		return 0;
 	*key = dtmf_keys[ev];
 	return 1;
 }

@@ -356,9 +356,10 @@ same_state(const struct tm *a, const struct tm *b)
 static void
 print_tm(const char *who, const struct tm *tm)
 {
-	fprintf(stderr, "  %-5s %04d-%02d-%02d %02d:%02d:%02d wday %d yday %d isdst %d gmtoff %ld %s\n",
-		who, tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday, tm->tm_hour, tm->tm_min,
-		tm->tm_sec, tm->tm_wday, tm->tm_yday, tm->tm_isdst, tm->tm_gmtoff, tm->tm_zone);
+	fprintf(stderr, "  %-5s %04d-%02d-%02d %02d:%02d:%02d wday %d yday %d isdst %d "
+		"gmtoff %ld %s\n", who, tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
+		tm->tm_hour, tm->tm_min, tm->tm_sec, tm->tm_wday, tm->tm_yday, tm->tm_isdst,
+		tm->tm_gmtoff, tm->tm_zone);
 }
 
 /* Compares at t; reports the first few differences of a zone. */
@@ -454,7 +455,7 @@ struct buf {
 static void
 put(struct buf *b, const void *p, size_t n)
 {
-	if (b->n + n <= sizeof(b->b))
+	if (n > 0 && b->n + n <= sizeof(b->b))
 		memcpy(b->b + b->n, p, n);
 	b->n += n;
 }
@@ -501,7 +502,7 @@ put_block(struct buf *b, const struct zone_spec *z, int timesize)
 	}
 	put(b, z->chars, z->nchars);
 	for (size_t i = 0; i < z->nleaps; i++)
-		put_be(b, 0, timesize + 4);
+		put(b, (char[12]){0}, (size_t)timesize + 4);
 }
 
 static void
@@ -714,6 +715,7 @@ test_tzif_bad(void)
 		{"version", "unsupported TZif version", 4, '1', false},
 		{"no types", "bad TZif header counts", 39, 0, false},
 		{"truncated", "truncated TZif data", 120, 0, true},
+		{"NUL in footer", "bad TZ string in footer", 145, 0, false},
 		{"empty", "not a TZif file", 0, 0, true},
 	};
 	const struct zone_spec good = {
@@ -833,8 +835,8 @@ static void
 test_zone_names(void)
 {
 	static const char *const invalid[] = {
-		"", "/etc/localtime", "../etc/passwd", "America/../../etc/passwd", "America/Chi cago",
-		"UTC\n", "Europe/Lon.don", "America\\Chicago",
+		"", "/etc/localtime", "../etc/passwd", "America/../../etc/passwd",
+		"America/Chi cago", "UTC\n", "Europe/Lon.don", "America\\Chicago",
 	};
 	char err[512], want[512];
 	struct tz *z;

@@ -464,6 +464,24 @@ test_dtmf_long_press(void)
 	CHECK_INT(event(&d, 4, 50000 + 0xffff + 8000, 0, false, 0, &key), 1);
 }
 
+/* SIPp replays captures cut from one recording (one SSRC): pressing 2 after # sends an
+ * event whose timestamp is older than the last one. It is still a new key. */
+static void
+test_dtmf_earlier_timestamp_is_a_new_key(void)
+{
+	struct dtmf_rx d;
+	char key;
+
+	dtmf_rx_init(&d);
+	CHECK_INT(event(&d, 0x0e05384e, 92640, 11, false, 0, &key), 1);
+	CHECK_INT(key, '#');
+	CHECK_INT(event(&d, 0x0e05384e, 92640, 11, true, 800, &key), 0);
+	CHECK_INT(event(&d, 0x0e05384e, 23200, 2, false, 0, &key), 1);
+	CHECK_INT(key, '2');
+	/* and a late end packet of the # still counts for nothing */
+	CHECK_INT(event(&d, 0x0e05384e, 92640, 11, true, 800, &key), 0);
+}
+
 static void
 test_dtmf_not_keys(void)
 {
@@ -521,5 +539,6 @@ CHECK_MAIN(T(test_parse_minimal), T(test_parse_full), T(test_parse_malformed),
 	T(test_parse_truncated), T(test_write_header), T(test_dtmf_captures),
 	T(test_dtmf_lost_start), T(test_dtmf_reordered), T(test_dtmf_sequence),
 	T(test_dtmf_same_key_twice), T(test_dtmf_ssrc_change), T(test_dtmf_wraparound),
-	T(test_dtmf_long_press), T(test_dtmf_not_keys), T(test_dtmf_short_payload),
+	T(test_dtmf_long_press), T(test_dtmf_earlier_timestamp_is_a_new_key),
+	T(test_dtmf_not_keys), T(test_dtmf_short_payload),
 	T(test_dtmf_clock_jump))
