@@ -26,6 +26,7 @@ struct loader {
 	struct conf *c;
 	struct conf_errors *e;
 	const char *file; /* main file, for settings without a source line */
+	const char *dir;  /* where @include paths are relative to */
 	struct prompt_use *uses;
 	size_t nuses_alloc;
 	int nomem;
@@ -76,12 +77,17 @@ setting_where(const struct loader *l, const config_setting_t *s, char *buf, size
 	const char *file = s != NULL ? config_setting_source_file(s) : NULL;
 	int line = s != NULL ? (int)config_setting_source_line(s) : 0;
 
+	const char *dir = "";
+
 	if (file == NULL)
 		file = l->file;
+	/* libconfig names an @include as written; say where it really is */
+	if (file != l->file && strcmp(file, l->file) != 0 && file[0] != '/' && l->dir != NULL)
+		dir = l->dir;
 	if (line > 0)
-		snprintf(buf, size, "%s:%d", file, line);
+		snprintf(buf, size, "%s%s%s:%d", dir, dir[0] ? "/" : "", file, line);
 	else
-		snprintf(buf, size, "%s", file);
+		snprintf(buf, size, "%s%s%s", dir, dir[0] ? "/" : "", file);
 }
 
 static void __attribute__((format(printf, 5, 6)))
@@ -979,6 +985,7 @@ conf_load(struct conf **cp, struct conf_errors *e, const char *path,
 	if (slash != NULL) {
 		*slash = '\0';
 		config_set_include_dir(&cfg, dir);
+		l.dir = dir;
 	}
 	if (!config_read_file(&cfg, path)) {
 		char line[1024];

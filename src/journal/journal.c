@@ -325,7 +325,9 @@ writer_main(void *arg)
 
 		for (r = batch; r != NULL; r = next) {
 			next = r->next;
-			if (r->done == NULL) {
+			if (r->done != NULL)
+				r->done(r->arg, err);
+			if (1) {
 				free(r);
 				continue;
 			}

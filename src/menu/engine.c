@@ -100,7 +100,10 @@ menu_leave(struct menu_session *ms)
 {
 	if (ms->state == MENU_IDLE)
 		return;
+	/* the menu's prompt must not outlive it: a key that routes during a prompt is a
+	 * barge-in like any other */
 	ms->ops->timer(ms->arg, 0);
+	ms->ops->stop(ms->arg);
 	ms->state = MENU_IDLE;
 }
 

@@ -1,5 +1,5 @@
 /* SDP offer/answer (RFC 3264) for one G.711 audio stream plus telephone-event (RFC 4733),
- * on top of libosip2's SDP parser. */
+ * on top of libosip2's SDP parser. Every other offered stream is answered, and rejected. */
 #include <sys/time.h>
 #include <time.h>
 
@@ -337,6 +337,72 @@ connection_pick(struct sdp_media *m, bool *hold, const sdp_message_t *sdp,
 	return 0;
 }
 
+/* Copies an m= line field the answer repeats. Visible ASCII only, so that nothing from the
+ * offer can end a line or split a field of ours; too long for our copy is ENOTSUP. */
+static int
+token_copy(char *dst, size_t size, const char *s, unsigned line, const char *what,
+	char *err, size_t errlen)
+{
+	char q[48];
+	size_t n;
+
+	if (s == NULL || *s == '\0') {
+		set_err(err, errlen, "m= line %u has no %s", line, what);
+		return EPROTO;
+	}
+	for (n = 0; s[n] != '\0'; n++) {
+		if ((unsigned char)s[n] <= 0x20 || (unsigned char)s[n] >= 0x7f) {
+			set_err(err, errlen, "m= line %u: %s '%s' is not a token", line, what,
+				quote(q, s));
+			return EPROTO;
+		}
+	}
+	if (n >= size) {
+		set_err(err, errlen, "m= line %u: %s '%s' is longer than %zu characters", line,
+			what, quote(q, s), size - 1);
+		return ENOTSUP;
+	}
+	memcpy(dst, s, n + 1);
+	return 0;
+}
+
+/* RFC 3264 6: the answer has exactly as many m= lines as the offer, in the same order, so
+ * note each one and which of them is the audio stream we answer. */
+static int
+streams_copy(struct sdp_media *m, const sdp_message_t *sdp, const sdp_media_t *chosen,
+	char *err, size_t errlen)
+{
+	int n = osip_list_size(&sdp->m_medias);
+	int rc;
+
+	if (n > SDP_MAX_STREAMS) {
+		set_err(err, errlen, "%d media streams offered, at most %d answered", n,
+			SDP_MAX_STREAMS);
+		return ENOTSUP;
+	}
+	for (int i = 0; i < n; i++) {
+		const sdp_media_t *med = osip_list_get(&sdp->m_medias, i);
+		struct sdp_stream *st = &m->streams[i];
+		unsigned line = (unsigned)i + 1;
+
+		if (med == NULL) {
+			set_err(err, errlen, "m= line %u is empty", line);
+			return EPROTO;
+		}
+		if ((rc = token_copy(st->media, sizeof(st->media), med->m_media, line,
+			"media type", err, errlen)) != 0 ||
+		    (rc = token_copy(st->proto, sizeof(st->proto), med->m_proto, line,
+			"transport", err, errlen)) != 0 ||
+		    (rc = token_copy(st->fmt, sizeof(st->fmt), osip_list_get(&med->m_payloads, 0),
+			line, "format", err, errlen)) != 0)
+			return rc;
+		if (med == chosen)
+			m->chosen = (unsigned)i;
+	}
+	m->nstreams = (unsigned)n;
+	return 0;
+}
+
 int
 sdp_negotiate(struct sdp_media *m, const char *body, size_t len, char *err, size_t errlen)
 {
@@ -384,6 +450,8 @@ sdp_negotiate(struct sdp_media *m, const char *body, size_t len, char *err, size
 		goto out;
 	if ((rc = connection_pick(&r, &hold, sdp, med, port, err, errlen)) != 0)
 		goto out;
+	if ((rc = streams_copy(&r, sdp, med, err, errlen)) != 0)
+		goto out;
 	r.ptime = ptime_pick(attr_either(sdp, med, "ptime"));
 	r.dir = direction(&med->a_attributes, &found);
 	if (!found)
@@ -398,12 +466,29 @@ out:
 	return rc;
 }
 
+/* The m= line and attributes of the audio stream we answer. */
+static void
+write_audio(char *buf, size_t size, size_t *off, const struct sdp_media *m, const char *codec,
+	uint16_t local_port)
+{
+	str_appendf(buf, size, off, "m=audio %u RTP/AVP %d", local_port, m->codec_pt);
+	if (m->te_pt >= 0)
+		str_appendf(buf, size, off, " %d", m->te_pt);
+	str_appendf(buf, size, off, "\r\na=rtpmap:%d %s/8000\r\n", m->codec_pt, codec);
+	/* RFC 4733 2.4: we understand the DTMF events 0-15 only */
+	if (m->te_pt >= 0)
+		str_appendf(buf, size, off, "a=rtpmap:%d telephone-event/8000\r\n"
+			"a=fmtp:%d 0-15\r\n", m->te_pt, m->te_pt);
+	str_appendf(buf, size, off, "a=ptime:%u\r\na=%s\r\n", m->ptime,
+		dir_names[answer_dir[m->dir]]);
+}
+
 int
 sdp_write_answer(char *buf, size_t size, const struct sdp_media *m, const char *local_ip,
 	uint16_t local_port, uint64_t sess_id, uint64_t sess_version)
 {
 	struct in6_addr addr;
-	const char *ipver, *codec, *dir;
+	const char *ipver, *codec;
 	size_t off = 0;
 
 	if (inet_pton(AF_INET, local_ip, &addr) == 1)
@@ -424,8 +509,9 @@ sdp_write_answer(char *buf, size_t size, const struct sdp_media *m, const char *
 	}
 	if ((unsigned)m->dir >= ARRAY_LEN(answer_dir))
 		return -1;
-	dir = dir_names[answer_dir[m->dir]];
 	if (m->codec_pt < 0 || m->codec_pt > 127 || m->te_pt < -1 || m->te_pt > 127)
+		return -1;
+	if (m->nstreams > SDP_MAX_STREAMS || (m->nstreams > 0 && m->chosen >= m->nstreams))
 		return -1;
 
 	str_appendf(buf, size, &off,
@@ -433,17 +519,24 @@ sdp_write_answer(char *buf, size_t size, const struct sdp_media *m, const char *
 		"o=ivrd %" PRIu64 " %" PRIu64 " IN %s %s\r\n"
 		"s=ivrd\r\n"
 		"c=IN %s %s\r\n"
-		"t=0 0\r\n"
-		"m=audio %u RTP/AVP %d",
-		sess_id, sess_version, ipver, local_ip, ipver, local_ip, local_port, m->codec_pt);
-	if (m->te_pt >= 0)
-		str_appendf(buf, size, &off, " %d", m->te_pt);
-	str_appendf(buf, size, &off, "\r\na=rtpmap:%d %s/8000\r\n", m->codec_pt, codec);
-	/* RFC 4733 2.4: we understand the DTMF events 0-15 only */
-	if (m->te_pt >= 0)
-		str_appendf(buf, size, &off, "a=rtpmap:%d telephone-event/8000\r\n"
-			"a=fmtp:%d 0-15\r\n", m->te_pt, m->te_pt);
-	str_appendf(buf, size, &off, "a=ptime:%u\r\na=%s\r\n", m->ptime, dir);
+		"t=0 0\r\n",
+		sess_id, sess_version, ipver, local_ip, ipver, local_ip);
+	if (m->nstreams == 0)
+		write_audio(buf, size, &off, m, codec, local_port);
+	for (unsigned i = 0; i < m->nstreams; i++) {
+		const struct sdp_stream *st = &m->streams[i];
+
+		if (i == m->chosen) {
+			write_audio(buf, size, &off, m, codec, local_port);
+			continue;
+		}
+		if (memchr(st->media, '\0', sizeof(st->media)) == NULL || st->media[0] == '\0' ||
+		    memchr(st->proto, '\0', sizeof(st->proto)) == NULL || st->proto[0] == '\0' ||
+		    memchr(st->fmt, '\0', sizeof(st->fmt)) == NULL || st->fmt[0] == '\0')
+			return -1;
+		/* RFC 3264 6: rejected with port 0; RFC 4566 5.14 still wants a format */
+		str_appendf(buf, size, &off, "m=%s 0 %s %s\r\n", st->media, st->proto, st->fmt);
+	}
 	if (off >= size)
 		return -1;
 	return (int)off;

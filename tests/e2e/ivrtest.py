@@ -281,8 +281,11 @@ def call_ids(ivrd):
 
 def run(tests):
     """Runs test functions; prints one line each and a summary; exits non-zero on failure."""
+    if sys.argv[1:] == ["--list"]:
+        print("\n".join(t.__name__ for t in tests))
+        return
     failed = 0
-    only = sys.argv[1:] 
+    only = sys.argv[1:]
     for t in tests:
         if only and t.__name__ not in only:
             continue

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds with AddressSanitizer and UBSan, runs every test (unit
+# and end to end with real SIP peers), runs the unit tests again under valgrind, and ends
+# with "N passed, N failed" counted from meson's test logs. Exit status 0 only if all pass.
+set -u
+cd "$(dirname "$0")/.."
+tests/deps.sh --test || { echo "0 passed, 1 failed"; exit 1; }
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+asan=${BUILD_ASAN:-build-asan}
+vg=${BUILD_VALGRIND:-build-valgrind}
+logs=()
+failed_builds=0
+
+[ -f "$asan/build.ninja" ] || meson setup "$asan" -Db_sanitize=address,undefined -Db_lundef=false
+rm -f "$asan/meson-logs/testlog.json"
+if meson compile -C "$asan"; then
+  meson test -C "$asan" --print-errorlogs --num-processes "$(nproc)"
+  logs+=("$asan/meson-logs/testlog.json")
+else
+  failed_builds=$((failed_builds + 1))
+fi
+
+[ -f "$vg/build.ninja" ] || meson setup "$vg" --buildtype=debug
+rm -f "$vg/meson-logs/testlog.json"
+if meson compile -C "$vg"; then
+  meson test -C "$vg" --suite unit --print-errorlogs --timeout-multiplier 10 --logbase testlog \
+    --wrapper "valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect"
+  logs+=("$vg/meson-logs/testlog.json")
+else
+  failed_builds=$((failed_builds + 1))
+fi
+
+python3 - "$failed_builds" "${logs[@]}" <<'PY'
+import json, sys
+passed, failed = 0, int(sys.argv[1])
+for path in sys.argv[2:]:
+    try:
+        lines = open(path).read().splitlines()
+    except OSError:
+        failed += 1
+        continue
+    if not lines:
+        failed += 1
+    for line in lines:
+        r = json.loads(line).get("result")
+        if r in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif r != "SKIP":
+            failed += 1
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
+PY
