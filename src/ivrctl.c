@@ -31,8 +31,8 @@ help(void)
 		printf("  %s %s\n      %s\n", commands[i]->name, commands[i]->args,
 			commands[i]->help);
 	printf("  help\n      This list. \"ivrctl COMMAND --help\" shows one command.\n"
-		"\nTIME is YYYY-MM-DD, \"YYYY-MM-DD HH:MM[:SS]\" (local time), or relative to now:\n"
-		"-30m, -2h, -7d. A date alone in --until means the end of that day.\n");
+		"\nTIME is YYYY-MM-DD, \"YYYY-MM-DD HH:MM[:SS]\" (local time), or relative to\n"
+		"now: -30m, -2h, -7d. A date alone in --until means the end of that day.\n");
 }
 
 int

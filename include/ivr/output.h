@@ -35,7 +35,8 @@ struct output;
 /* The column array must outlive the output. */
 int output_open(struct output **op, FILE *fp, enum output_format fmt, unsigned flags,
 	const struct output_column *cols, size_t ncols);
-/* Cells, in column order, one for every column including those the format hides. NULL is no value: JSON null, an empty CSV field, "-" in a table. */
+/* Cells, in column order, one for every column including those the format hides. NULL is
+ * no value: JSON null, an empty CSV field, "-" in a table. */
 int output_str(struct output *o, const char *s);
 int output_int(struct output *o, int64_t v);
 int output_end_row(struct output *o);

@@ -53,6 +53,7 @@ struct call {
 	enum call_state state;
 	char call_id[256];
 	char local_tag[24];
+	char remote_tag[128];
 	char ani[64], dnis[64];
 	int lang;
 	int64_t start_mono, answer_mono;
@@ -688,6 +689,8 @@ new_call(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req
 	c->mgr = m;
 	str_copy(c->call_id, req->call_id, sizeof(c->call_id));
 	sip_random_token(c->local_tag, sizeof(c->local_tag));
+	str_copy(c->remote_tag, sip_msg_from_tag(req) ? sip_msg_from_tag(req) : "",
+		sizeof(c->remote_tag));
 	if (sip_dialog_init(&c->dlg, req, c->local_tag) != 0) {
 		reject(tx, 400, "Bad Request (Missing Contact)", NULL);
 		goto rejected;
@@ -893,9 +896,9 @@ in_dialog(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *re
 	const char *ftag = sip_msg_from_tag(req);
 	const char *ttag = sip_msg_to_tag(req);
 
+	/* RFC 3261 12.2.2: the dialog is Call-ID, our tag and the caller's tag */
 	if (c == NULL || c->state == CALL_ENDED || ttag == NULL ||
-	    strcmp(ttag, c->local_tag) != 0 || ftag == NULL || c->dlg.remote_hdr == NULL ||
-	    strstr(c->dlg.remote_hdr, ftag) == NULL) {
+	    strcmp(ttag, c->local_tag) != 0 || ftag == NULL || strcmp(ftag, c->remote_tag) != 0) {
 		reject(tx, 481, "Call/Transaction Does Not Exist", NULL);
 		return;
 	}

@@ -2,6 +2,7 @@
  * them in batches (one transaction per wake-up) and hands completions back to the loop
  * through an eventfd. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -13,7 +14,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <fcntl.h>
 #include <sqlite3.h>
 
 #include "ivr/journal.h"
@@ -309,7 +309,7 @@ writer_main(void *arg)
 			rc = commit_batch(j, batch);
 			if (rc == SQLITE_OK || attempt == COMMIT_ATTEMPTS)
 				break;
-			log_warn("journal", "%s: commit of %llu events failed (%s), try %d of %d",
+			log_warn("journal", "%s: commit of %llu event(s) failed (%s), try %d of %d",
 				j->path, (unsigned long long)n, sqlite3_errmsg(j->db), attempt,
 				COMMIT_ATTEMPTS);
 			sleep_ms(BACKOFF_MS << (2 * (attempt - 1)));
@@ -317,7 +317,7 @@ writer_main(void *arg)
 		t1 = clock_mono_us();
 		err = sqlite_errno(j->db, rc);
 		if (rc != SQLITE_OK) {
-			log_err("journal", "%s: %llu events lost after %d tries: %s", j->path,
+			log_err("journal", "%s: %llu event(s) lost after %d tries: %s", j->path,
 				(unsigned long long)n, COMMIT_ATTEMPTS, sqlite3_errmsg(j->db));
 			for (r = batch; r != NULL; r = r->next)
 				log_lost(j, &r->ev, sqlite3_errstr(rc));
@@ -325,9 +325,7 @@ writer_main(void *arg)
 
 		for (r = batch; r != NULL; r = next) {
 			next = r->next;
-			if (r->done != NULL)
-				r->done(r->arg, err);
-			if (1) {
+			if (r->done == NULL) {
 				free(r);
 				continue;
 			}

@@ -402,7 +402,8 @@ journal_call_summarise(struct journal_call *c, const struct journal_rows *r)
 		sb_addf(&outcome, "%shung up%s%s", sep, final->menu ? " in menu " : "",
 			str_or(final->menu, ""));
 	else if (final != NULL)
-		sb_addf(&outcome, "%stransferred to %s", sep, str_or(final->dept, str_or(final->target, "?")));
+		sb_addf(&outcome, "%stransferred to %s", sep,
+			str_or(final->dept, str_or(final->target, "?")));
 	else if (end != NULL)
 		sb_addf(&outcome, "%sended", sep);
 	else
@@ -425,7 +426,8 @@ journal_call_summarise(struct journal_call *c, const struct journal_rows *r)
 	if (err == 0 && start != NULL)
 		err = dup_opt(&c->dnis, start->dnis);
 	if (err == 0)
-		err = dup_opt(&c->dept, final != NULL && !is(final, JEV_DROP) ? final->dept : routed);
+		err = dup_opt(&c->dept,
+			final != NULL && !is(final, JEV_DROP) ? final->dept : routed);
 	if (err == 0 && end != NULL)
 		err = dup_opt(&c->end_reason, end->reason);
 	if (err != 0)

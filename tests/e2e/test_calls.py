@@ -217,6 +217,34 @@ def test_committed_events_survive_kill9():
             d.proc.kill()
 
 
+def test_dialed_number_picks_menu_and_language():
+    numbers = """numbers = (
+  { dnis = "+1 800 555 0100"; menu = "main"; language = "en"; },
+  { dnis = "18005550199"; menu = "sales"; language = "vi"; }
+);"""
+    with Ivrd("dnis", numbers=numbers, extra_ivrd='languages = ["en", "vi"];') as d:
+        # vi prompts: a different tone, so the language really has its own files
+        from ivrtest import PROMPTS, write_tone
+        for p in PROMPTS:
+            write_tone(os.path.join(d.prompts, "vi", p + ".wav"), 300, freq=660)
+        d.start()
+        for dnis, user in (("18005550199", "sales"), ("18005550100", "billing"),
+                           ("5550000", "billing")):
+            sc = write(d, f"s{dnis}.xml", invite(), keys("1" if user == "sales" else "2"),
+                       refer(user), notify("200 OK", 2), expect_bye())
+            rc, out, _ = sipp(d, sc, service=dnis)
+            assert rc == 0, out
+        starts = d.rows("SELECT call_id, dnis, detail FROM events WHERE event='call.start' ORDER BY id")
+        assert [(r["dnis"], r["detail"]) for r in starts] == [
+            ("18005550199", "language vi"), ("18005550100", "language en"),
+            ("5550000", "language en")], starts
+        first = [e for e in d.events(starts[0]["call_id"]) if e["event"] == "menu.enter"]
+        assert first[0]["menu"] == "sales", first
+        # a number nobody listed gets the entry menu
+        third = [e for e in d.events(starts[2]["call_id"]) if e["event"] == "menu.enter"]
+        assert third[0]["menu"] == "main", third
+
+
 def test_cancel_before_answer():
     with Ivrd("cancel", answer_delay=5).start() as d:
         from scenario import HEAD, TAIL
@@ -238,4 +266,4 @@ if __name__ == "__main__":
          test_silence_reaches_operator, test_closed_department_goes_to_its_fallback,
          test_operator_key_from_submenu, test_pcma_offer_gets_pcma,
          test_transfer_timeout_falls_back, test_committed_events_survive_kill9,
-         test_cancel_before_answer])
+         test_dialed_number_picks_menu_and_language, test_cancel_before_answer])

@@ -281,8 +281,8 @@ test_null_columns(void)
 	db = db_open(path);
 	CHECK_INT(db_int(db, "SELECT count(*) FROM events"), 2);
 	CHECK_INT(db_int(db, "SELECT count(*) FROM events WHERE ts_ms = 1 AND call_id IS NULL AND "
-		"menu IS NULL AND key IS NULL AND dept IS NULL AND target IS NULL AND result IS NULL "
-		"AND reason IS NULL AND ani IS NULL AND dnis IS NULL AND prompt IS NULL AND "
+		"menu IS NULL AND key IS NULL AND dept IS NULL AND target IS NULL AND "
+		"result IS NULL AND reason IS NULL AND ani IS NULL AND dnis IS NULL AND prompt IS NULL AND "
 		"detail IS NULL AND generation IS NULL AND duration_ms IS NULL"), 1);
 	CHECK_INT(db_int(db, "SELECT count(*) FROM events WHERE ts_ms = 2 AND ani = '' AND "
 		"duration_ms = 0 AND generation = 5 AND dnis IS NULL"), 1);
@@ -315,7 +315,8 @@ on_committed(void *arg, int err)
 		s->order[s->calls] = i;
 		s->err[s->calls] = err;
 		s->on_loop[s->calls] = pthread_equal(pthread_self(), s->loop_thread);
-		snprintf(sql, sizeof(sql), "SELECT count(*) FROM events WHERE call_id = 'cb-%d'", i);
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM events WHERE call_id = 'cb-%d'",
+			i);
 		s->visible[s->calls] = file_count(s->path, sql);
 	}
 	s->calls++;
@@ -682,8 +683,8 @@ test_query_calls_and_words(void)
 	tmp_setup();
 	path_in(path, sizeof(path), "journal.db");
 	CHECK_INT(journal_open(&j, base, path), 0);
-	put(j, t, "A", JEV_CALL_START, -1, F(.ani = "5551234", .dnis = "18005550100", .generation = 1,
-		.detail = "en"));
+	put(j, t, "A", JEV_CALL_START, -1, F(.ani = "5551234", .dnis = "18005550100",
+		.generation = 1, .detail = "en"));
 	put(j, t + 2, "A", JEV_MENU_ENTER, -1, F(.menu = "main", .prompt = "main/greeting"));
 	put(j, t + 3120, "A", JEV_KEY, -1, F(.menu = "main", .key = "2"));
 	put(j, t + 3121, "A", JEV_ROUTE, -1, F(.menu = "main", .dept = "billing",
@@ -708,7 +709,8 @@ test_query_calls_and_words(void)
 	put(j, t + 62000, "B", JEV_MENU_ENTER, -1, F(.menu = "sales"));
 	put(j, t + 69300, "B", JEV_DROP, 9300, F(.menu = "sales",
 		.prompt = "sales/greeting"));
-	put(j, t + 69300, "B", JEV_CALL_END, 9300, F(.result = "dropped", .reason = "caller hung up"));
+	put(j, t + 69300, "B", JEV_CALL_END, 9300, F(.result = "dropped",
+		.reason = "caller hung up"));
 	put(j, t + 120000, "C", JEV_CALL_START, -1, F(.ani = "5551234"));
 	journal_close(j);
 
@@ -724,7 +726,8 @@ test_query_calls_and_words(void)
 		CHECK_INT(calls->v[1].duration_ms, 9300);
 		CHECK_STR(calls->v[1].end_reason, "caller hung up");
 		CHECK(calls->v[1].dept == NULL);
-		CHECK_STR(calls->v[2].outcome, "transfer failed (billing), then transferred to sales");
+		CHECK_STR(calls->v[2].outcome,
+			"transfer failed (billing), then transferred to sales");
 		CHECK_STR(calls->v[2].dept, "sales");
 		CHECK_STR(calls->v[2].menu_path, "main > sales");
 		CHECK_STR(calls->v[2].ani, "5551234");

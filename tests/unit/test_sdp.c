@@ -313,6 +313,23 @@ test_osip_overread_mline_without_payloads(void)
 		"t=0 0\r\nm=audio 4000 RTP/AVP\r", err, sizeof(err)), ENOTSUP);
 }
 
+/* Whatever offer was accepted, the answer fits, parses and mirrors its m= lines. */
+static void
+check_answer_parses(const struct sdp_media *m)
+{
+	char buf[SDP_ANSWER_MAX];
+	sdp_message_t *sdp = NULL;
+	int n = sdp_write_answer(buf, sizeof(buf), m, "192.0.2.200", 30000, 1, 1);
+
+	CHECK(n > 0);
+	if (n <= 0)
+		return;
+	CHECK(sdp_message_init(&sdp) == 0);
+	CHECK(sdp_message_parse(sdp, buf) == 0);
+	CHECK_INT(osip_list_size(&sdp->m_medias), m->nstreams);
+	sdp_message_free(sdp);
+}
+
 /* Deterministic mutations of every fixture: each result is one of the three documented
  * ones, with a reason for the failures. Under ASan this also proves no read goes astray. */
 static void
@@ -352,19 +369,23 @@ test_garbage(void)
 			CHECK(rc == 0 || rc == EPROTO || rc == ENOTSUP);
 			CHECK(rc == 0 || err[0] != '\0');
 			free(buf);
+			if (rc == 0)
+				check_answer_parses(&m);
 		}
 		free(orig);
 	}
 }
 
-/* Parses the answer with libosip2 and checks each line against m. */
+/* Parses the answer with libosip2 and checks each line against m: one m= line per offered
+ * stream, the chosen one answered, every other one rejected with port 0 (RFC 3264 6). */
 static void
 check_answer(const char *text, const struct sdp_media *m, const char *ip, const char *ipver,
 	unsigned port, const char *dir)
 {
 	sdp_message_t *sdp = NULL;
 	char want[64];
-	int a = 0;
+	int a = 0, k;
+	unsigned nstreams = m->nstreams > 0 ? m->nstreams : 1;
 
 	CHECK(sdp_message_init(&sdp) == 0);
 	if (sdp_message_parse(sdp, text) != 0) {
@@ -385,34 +406,49 @@ check_answer(const char *text, const struct sdp_media *m, const char *ip, const 
 	CHECK_STR(sdp_message_c_addr_get(sdp, -1, 0), ip);
 	CHECK_STR(sdp_message_t_start_time_get(sdp, 0), "0");
 	CHECK_STR(sdp_message_t_stop_time_get(sdp, 0), "0");
-	CHECK_INT(osip_list_size(&sdp->m_medias), 1);
-	CHECK_STR(sdp_message_m_media_get(sdp, 0), "audio");
+	CHECK_INT(osip_list_size(&sdp->m_medias), nstreams);
+	for (unsigned i = 0; i < nstreams && m->nstreams > 0; i++) {
+		const struct sdp_stream *st = &m->streams[i];
+
+		if (i == m->chosen)
+			continue;
+		CHECK_STR(sdp_message_m_media_get(sdp, (int)i), st->media);
+		CHECK_STR(sdp_message_m_port_get(sdp, (int)i), "0");
+		CHECK_STR(sdp_message_m_proto_get(sdp, (int)i), st->proto);
+		CHECK_STR(sdp_message_m_payload_get(sdp, (int)i, 0), st->fmt);
+		CHECK(sdp_message_m_payload_get(sdp, (int)i, 1) == NULL);
+		CHECK(sdp_message_a_att_field_get(sdp, (int)i, 0) == NULL);
+		CHECK_INT(osip_list_size(&((sdp_media_t *)osip_list_get(&sdp->m_medias,
+			(int)i))->c_connections), 0);
+	}
+	k = m->nstreams > 0 ? (int)m->chosen : 0;
+	CHECK_STR(sdp_message_m_media_get(sdp, k), "audio");
 	snprintf(want, sizeof(want), "%u", port);
-	CHECK_STR(sdp_message_m_port_get(sdp, 0), want);
-	CHECK_STR(sdp_message_m_proto_get(sdp, 0), "RTP/AVP");
+	CHECK_STR(sdp_message_m_port_get(sdp, k), want);
+	CHECK_STR(sdp_message_m_proto_get(sdp, k), "RTP/AVP");
 	snprintf(want, sizeof(want), "%d", m->codec_pt);
-	CHECK_STR(sdp_message_m_payload_get(sdp, 0, 0), want);
+	CHECK_STR(sdp_message_m_payload_get(sdp, k, 0), want);
 	snprintf(want, sizeof(want), "%d %s/8000", m->codec_pt,
 		m->codec == IVR_PCMU ? "PCMU" : "PCMA");
-	CHECK_STR(sdp_message_a_att_field_get(sdp, 0, a), "rtpmap");
-	CHECK_STR(sdp_message_a_att_value_get(sdp, 0, a++), want);
+	CHECK_STR(sdp_message_a_att_field_get(sdp, k, a), "rtpmap");
+	CHECK_STR(sdp_message_a_att_value_get(sdp, k, a++), want);
 	if (m->te_pt >= 0) {
 		snprintf(want, sizeof(want), "%d", m->te_pt);
-		CHECK_STR(sdp_message_m_payload_get(sdp, 0, 1), want);
+		CHECK_STR(sdp_message_m_payload_get(sdp, k, 1), want);
 		snprintf(want, sizeof(want), "%d telephone-event/8000", m->te_pt);
-		CHECK_STR(sdp_message_a_att_field_get(sdp, 0, a), "rtpmap");
-		CHECK_STR(sdp_message_a_att_value_get(sdp, 0, a++), want);
+		CHECK_STR(sdp_message_a_att_field_get(sdp, k, a), "rtpmap");
+		CHECK_STR(sdp_message_a_att_value_get(sdp, k, a++), want);
 		snprintf(want, sizeof(want), "%d 0-15", m->te_pt);
-		CHECK_STR(sdp_message_a_att_field_get(sdp, 0, a), "fmtp");
-		CHECK_STR(sdp_message_a_att_value_get(sdp, 0, a++), want);
+		CHECK_STR(sdp_message_a_att_field_get(sdp, k, a), "fmtp");
+		CHECK_STR(sdp_message_a_att_value_get(sdp, k, a++), want);
 	} else {
-		CHECK(sdp_message_m_payload_get(sdp, 0, 1) == NULL);
+		CHECK(sdp_message_m_payload_get(sdp, k, 1) == NULL);
 	}
 	snprintf(want, sizeof(want), "%u", m->ptime);
-	CHECK_STR(sdp_message_a_att_field_get(sdp, 0, a), "ptime");
-	CHECK_STR(sdp_message_a_att_value_get(sdp, 0, a++), want);
-	CHECK_STR(sdp_message_a_att_field_get(sdp, 0, a++), dir);
-	CHECK(sdp_message_a_att_field_get(sdp, 0, a) == NULL);
+	CHECK_STR(sdp_message_a_att_field_get(sdp, k, a), "ptime");
+	CHECK_STR(sdp_message_a_att_value_get(sdp, k, a++), want);
+	CHECK_STR(sdp_message_a_att_field_get(sdp, k, a++), dir);
+	CHECK(sdp_message_a_att_field_get(sdp, k, a) == NULL);
 	sdp_message_free(sdp);
 }
 
@@ -424,6 +460,7 @@ test_answer(void)
 	} cases[] = {
 		{"sdp/baresip.sdp", "sendrecv"},
 		{"sdp/linphone.sdp", "sendrecv"},
+		{"sdp/video_first.sdp", "sendrecv"},
 		{"sdp/cisco_cube.sdp", "sendrecv"},
 		{"sdp/lf_only.sdp", "sendrecv"},
 		{"sdp/hold_sendonly.sdp", "recvonly"},
@@ -460,6 +497,216 @@ test_answer(void)
 	CHECK(n > 2 && buf[n - 2] == '\r' && buf[n - 1] == '\n');
 }
 
+/* Compares text with want, one CRLF-terminated line at a time, naming the first difference. */
+static void
+check_lines(const char *name, const char *text, const char *const *want, size_t nwant)
+{
+	const char *p = text;
+	size_t i;
+
+	for (i = 0; i < nwant && *p != '\0'; i++) {
+		const char *eol = strstr(p, "\r\n");
+		size_t n = eol != NULL ? (size_t)(eol - p) : strlen(p);
+
+		if (eol == NULL || n != strlen(want[i]) || strncmp(p, want[i], n) != 0) {
+			fprintf(stderr, "%s: answer line %zu is \"%.*s\"%s, want \"%s\"\n", name,
+				i + 1, (int)n, p, eol == NULL ? " without CRLF" : "", want[i]);
+			check_failed = 1;
+			return;
+		}
+		p = eol + 2;
+	}
+	if (i < nwant || *p != '\0') {
+		fprintf(stderr, "%s: answer has %s lines than the %zu wanted (rest: \"%s\")\n", name,
+			i < nwant ? "fewer" : "more", nwant, p);
+		check_failed = 1;
+	}
+}
+
+#define ANSWER_HEAD "v=0", "o=ivrd 1 1 IN IP4 192.0.2.200", "s=ivrd", \
+	"c=IN IP4 192.0.2.200", "t=0 0"
+
+/* RFC 3264 6: one m= line per offered m= line, in order; the ones we do not use are
+ * rejected with port 0 and keep their media type, transport and first format. */
+static void
+test_answer_streams(void)
+{
+	static const char *const linphone[] = {
+		ANSWER_HEAD,
+		"m=audio 30000 RTP/AVP 0 100", "a=rtpmap:0 PCMU/8000",
+		"a=rtpmap:100 telephone-event/8000", "a=fmtp:100 0-15", "a=ptime:20", "a=sendrecv",
+		"m=video 0 RTP/AVP 96",
+	};
+	static const char *const video_first[] = {
+		ANSWER_HEAD,
+		"m=video 0 RTP/AVP 109",
+		"m=audio 0 RTP/AVP 0",
+		"m=audio 30000 RTP/AVP 8 110", "a=rtpmap:8 PCMA/8000",
+		"a=rtpmap:110 telephone-event/8000", "a=fmtp:110 0-15", "a=ptime:20", "a=sendrecv",
+	};
+	static const char *const baresip[] = {
+		ANSWER_HEAD,
+		"m=audio 30000 RTP/AVP 0 101", "a=rtpmap:0 PCMU/8000",
+		"a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-15", "a=ptime:20", "a=sendrecv",
+	};
+	/* SRTP audio first (we have none), then plain RTP; a WebRTC data channel last */
+	static const char mixed_offer[] =
+		"v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
+		"m=audio 5000 RTP/SAVP 8 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AAAA\r\n"
+		"m=audio 5002 RTP/AVP 8\r\na=sendonly\r\n"
+		"m=text 5004 RTP/AVP 98\r\na=rtpmap:98 t140/1000\r\n"
+		"m=application 5006 UDP/DTLS/SCTP webrtc-datachannel\r\n";
+	static const char *const mixed[] = {
+		ANSWER_HEAD,
+		"m=audio 0 RTP/SAVP 8",
+		"m=audio 30000 RTP/AVP 8", "a=rtpmap:8 PCMA/8000", "a=ptime:20", "a=recvonly",
+		"m=text 0 RTP/AVP 98",
+		"m=application 0 UDP/DTLS/SCTP webrtc-datachannel",
+	};
+	static const struct {
+		const char *file;
+		const char *const *want;
+		size_t nwant;
+		unsigned nstreams, chosen;
+	} cases[] = {
+		{"sdp/linphone.sdp", linphone, ARRAY_LEN(linphone), 2, 0},
+		{"sdp/video_first.sdp", video_first, ARRAY_LEN(video_first), 3, 2},
+		{"sdp/baresip.sdp", baresip, ARRAY_LEN(baresip), 1, 0},
+		{NULL, mixed, ARRAY_LEN(mixed), 4, 1},
+	};
+	struct sdp_media m;
+	char buf[SDP_ANSWER_MAX];
+
+	parser_init();
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		size_t len;
+		char *body;
+		int rc;
+
+		if (cases[i].file != NULL) {
+			body = slurp(cases[i].file, &len);
+			CHECK(body != NULL);
+			if (body == NULL)
+				continue;
+			rc = sdp_negotiate(&m, body, len, NULL, 0);
+			free(body);
+		} else {
+			rc = negotiate_str(&m, mixed_offer, NULL, 0);
+		}
+		CHECK_INT(rc, 0);
+		if (rc != 0)
+			continue;
+		CHECK_INT(m.nstreams, cases[i].nstreams);
+		CHECK_INT(m.chosen, cases[i].chosen);
+		CHECK(sdp_write_answer(buf, sizeof(buf), &m, "192.0.2.200", 30000, 1, 1) > 0);
+		check_lines(cases[i].file != NULL ? cases[i].file : "mixed offer", buf,
+			cases[i].want, cases[i].nwant);
+	}
+	/* the offer's first format of each stream is noted, whatever the order of rtpmaps */
+	CHECK_INT(negotiate_str(&m, mixed_offer, NULL, 0), 0);
+	CHECK_STR(m.streams[0].media, "audio");
+	CHECK_STR(m.streams[0].proto, "RTP/SAVP");
+	CHECK_STR(m.streams[0].fmt, "8");
+	CHECK_STR(m.streams[3].media, "application");
+	CHECK_STR(m.streams[3].fmt, "webrtc-datachannel");
+}
+
+/* An offer with n m= lines: n - 1 video lines with the given fields, then our audio. */
+static int
+negotiate_streams(struct sdp_media *m, unsigned n, const char *media, const char *proto,
+	const char *fmt, char *err, size_t errlen)
+{
+	char text[4096];
+	size_t off = 0;
+
+	str_appendf(text, sizeof(text), &off,
+		"v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n");
+	for (unsigned i = 0; i + 1 < n; i++)
+		str_appendf(text, sizeof(text), &off, "m=%s %u %s %s\r\n", media, 4002 + 2 * i,
+			proto, fmt);
+	str_appendf(text, sizeof(text), &off, "m=audio 4000 RTP/AVP 127 126\r\n"
+		"a=rtpmap:127 PCMU/8000\r\na=rtpmap:126 telephone-event/8000\r\na=ptime:60\r\n"
+		"a=inactive\r\n");
+	CHECK(off < sizeof(text));
+	return negotiate_str(m, text, err, errlen);
+}
+
+static void
+test_answer_streams_limits(void)
+{
+	/* longest fields we copy: 15, 31 and 31 characters */
+	static const char media15[] = "applicationxxxx";
+	static const char proto31[] = "UDP/TLS/RTP/SAVPF/XXXXXXXXXXXXX";
+	static const char fmt31[] = "webrtc-datachannel-xxxxxxxxxxxx";
+	struct sdp_media m;
+	char err[256], buf[SDP_ANSWER_MAX], small[SDP_ANSWER_MAX];
+	int n;
+
+	parser_init();
+	/* the largest answer we can be asked for fits in SDP_ANSWER_MAX */
+	CHECK_INT(negotiate_streams(&m, SDP_MAX_STREAMS, media15, proto31, fmt31, err,
+		sizeof(err)), 0);
+	CHECK_INT(m.nstreams, SDP_MAX_STREAMS);
+	CHECK_INT(m.chosen, SDP_MAX_STREAMS - 1);
+	n = sdp_write_answer(buf, sizeof(buf), &m, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
+		65535, UINT64_MAX, UINT64_MAX);
+	CHECK(n > 0 && n < SDP_ANSWER_MAX);
+	/* and a buffer one byte short of it is refused, not overrun */
+	CHECK_INT(sdp_write_answer(small, (size_t)n, &m,
+		"ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255", 65535, UINT64_MAX, UINT64_MAX), -1);
+	CHECK(sdp_write_answer(buf, sizeof(buf), &m, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
+		65535, UINT64_MAX, 2) > 0);
+	check_answer(buf, &m, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255", "IP6", 65535,
+		"inactive");
+
+	/* one stream more than we can mirror */
+	CHECK_INT(negotiate_streams(&m, SDP_MAX_STREAMS + 1, "video", "RTP/AVP", "96", err,
+		sizeof(err)), ENOTSUP);
+	CHECK(strstr(err, "9 media streams offered, at most 8") != NULL);
+	/* fields one character too long to copy */
+	CHECK_INT(negotiate_streams(&m, 2, "applicationxxxxx", "RTP/AVP", "96", err,
+		sizeof(err)), ENOTSUP);
+	CHECK(strstr(err, "m= line 1: media type 'applicationxxxxx' is longer than 15") != NULL);
+	CHECK_INT(negotiate_streams(&m, 3, "video", "UDP/TLS/RTP/SAVPF/XXXXXXXXXXXXXX", "96",
+		err, sizeof(err)), ENOTSUP);
+	CHECK(strstr(err, "transport") != NULL);
+	CHECK_INT(negotiate_streams(&m, 2, "video", "RTP/AVP",
+		"webrtc-datachannel-xxxxxxxxxxxxx", err, sizeof(err)), ENOTSUP);
+	CHECK(strstr(err, "format") != NULL);
+	/* control and non-ASCII bytes would end up in our answer */
+	CHECK_INT(negotiate_streams(&m, 2, "vid\x1b[0meo", "RTP/AVP", "96", err, sizeof(err)),
+		EPROTO);
+	CHECK(strstr(err, "media type 'vid?[0meo' is not a token") != NULL);
+	CHECK_INT(negotiate_streams(&m, 2, "video", "RTP/AVP", "9\x80", err, sizeof(err)),
+		EPROTO);
+	/* a stream we reject still needs a format to repeat */
+	CHECK_INT(negotiate_str(&m, "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\n"
+		"c=IN IP4 1.2.3.4\r\nt=0 0\r\nm=video 0 RTP/AVP\r\nm=audio 4000 RTP/AVP 0\r\n",
+		err, sizeof(err)), EPROTO);
+	CHECK(strstr(err, "m= line 1 has no format") != NULL);
+
+	/* a stream list that does not hold together is refused */
+	CHECK_INT(negotiate_str(&m, "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\n"
+		"c=IN IP4 1.2.3.4\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\n"
+		"m=audio 4000 RTP/AVP 0\r\n", NULL, 0), 0);
+	CHECK(sdp_write_answer(buf, sizeof(buf), &m, "192.0.2.200", 30000, 1, 1) > 0);
+	m.chosen = 2;
+	CHECK_INT(sdp_write_answer(buf, sizeof(buf), &m, "192.0.2.200", 30000, 1, 1), -1);
+	m.chosen = 1;
+	m.nstreams = SDP_MAX_STREAMS + 1;
+	CHECK_INT(sdp_write_answer(buf, sizeof(buf), &m, "192.0.2.200", 30000, 1, 1), -1);
+	m.nstreams = 2;
+	m.streams[0].fmt[0] = '\0';
+	CHECK_INT(sdp_write_answer(buf, sizeof(buf), &m, "192.0.2.200", 30000, 1, 1), -1);
+	memset(m.streams[0].fmt, 'x', sizeof(m.streams[0].fmt));
+	CHECK_INT(sdp_write_answer(buf, sizeof(buf), &m, "192.0.2.200", 30000, 1, 1), -1);
+	/* no stream list (a caller filling sdp_media itself): the audio line alone */
+	m.nstreams = 0;
+	n = sdp_write_answer(buf, sizeof(buf), &m, "192.0.2.200", 30000, UINT64_MAX, 2);
+	CHECK(n > 0);
+	check_answer(buf, &m, "192.0.2.200", "IP4", 30000, "sendrecv");
+}
+
 static void
 test_answer_limits(void)
 {
@@ -485,4 +732,5 @@ test_answer_limits(void)
 
 CHECK_MAIN(T(test_offers), T(test_ptime), T(test_direction), T(test_codec_choice),
 	T(test_malformed), T(test_osip_overread_mline_without_payloads), T(test_garbage),
-	T(test_answer), T(test_answer_limits))
+	T(test_answer), T(test_answer_streams), T(test_answer_streams_limits),
+	T(test_answer_limits))
