@@ -9,7 +9,7 @@
 
 /* Copies at most size-1 bytes and always terminates; returns strlen(src). */
 size_t str_copy(char *dst, const char *src, size_t size);
-/* Appends printf output at *off, never past size; *off keeps counting on truncation. */
+/* Appends printf output at *off, never past size; on truncation *off ends >= size. */
 void str_appendf(char *buf, size_t size, size_t *off, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

@@ -71,7 +71,7 @@ struct call {
 	struct event *input_timer;
 	struct event *transfer_timer;
 	struct event *free_ev;
-	char sdp_answer[512];
+	char sdp_answer[SDP_ANSWER_MAX]; /* one m= line per offered stream */
 
 	struct rtp_session *rtp;
 	struct sdp_media media;
@@ -88,6 +88,7 @@ struct call {
 	struct sip_client_tx *bye_tx;
 	uint32_t refer_cseq;
 	bool refer_accepted;
+	bool transferred;
 };
 
 static void call_end(struct call *c, const char *result, const char *reason);
@@ -402,7 +403,8 @@ transfer_ok(struct call *c, const char *how)
 	record(c, &ev);
 	c->mgr->stats.transfers_ok++;
 	log_msg(LOG_PRIO_INFO, "call", c->call_id, "transferred to %s", d->name);
-	str_copy(c->after_reason, "transferred", sizeof(c->after_reason));
+	c->transferred = true;
+	snprintf(c->after_reason, sizeof(c->after_reason), "transferred to %s", d->name);
 	send_bye(c);
 }
 
@@ -452,8 +454,7 @@ on_bye_response(void *arg, int code, const struct sip_msg *resp)
 	(void)code;
 
 	c->bye_tx = NULL;
-	call_end(c, strcmp(c->after_reason, "transferred") == 0 ? "transferred" : "ended",
-		c->after_reason);
+	call_end(c, c->transferred ? "transferred" : "ended", c->after_reason);
 }
 
 static void
@@ -733,7 +734,7 @@ new_call(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req
 			.event = JEV_CALL_START, .ani = c->ani, .dnis = c->dnis,
 			.generation = (int64_t)conf->generation, .detail = detail,
 		};
-		snprintf(detail, sizeof(detail), "language %s", conf->langs[c->lang]);
+		snprintf(detail, sizeof(detail), "%s", conf->langs[c->lang]);
 		record(c, &ev);
 	}
 	log_msg(LOG_PRIO_INFO, "call", c->call_id, "call from %s to %s, %s, rtp port %u",
@@ -882,7 +883,7 @@ bye(struct call *c, struct sip_server_tx *tx)
 		call_end(c, "ended", c->after_reason);
 		break;
 	default:
-		call_end(c, strcmp(c->after_reason, "transferred") == 0 ? "transferred" : "ended",
+		call_end(c, c->transferred ? "transferred" : "ended",
 			c->after_reason[0] ? c->after_reason : "caller hung up");
 		break;
 	}

@@ -110,20 +110,16 @@ menu_leave(struct menu_session *ms)
 static void
 route(struct menu_session *ms, int dept, const char *reason)
 {
-	char detail[MENU_PATH + 16];
+	struct journal_event ev = {
+		.event = JEV_ROUTE,
+		.menu = cur(ms)->name,
+		.dept = ms->conf->depts[dept].name,
+		.reason = reason,
+		.detail = ms->path,
+		.duration_ms = -1,
+	};
 
-	snprintf(detail, sizeof(detail), "path %s", ms->path);
-	{
-		struct journal_event ev = {
-			.event = JEV_ROUTE,
-			.menu = cur(ms)->name,
-			.dept = ms->conf->depts[dept].name,
-			.reason = reason,
-			.detail = detail,
-			.duration_ms = -1,
-		};
-		ms->ops->record(ms->arg, &ev);
-	}
+	ms->ops->record(ms->arg, &ev);
 	menu_leave(ms);
 	ms->ops->route(ms->arg, dept, reason);
 }

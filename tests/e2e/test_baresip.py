@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""A real softphone: baresip dials the real ivrd, presses 2, and ivrd transfers it with a
+REFER (RFC 3515) to billing's phone, a SIPp UAS that answers. baresip is driven over its
+ctrl_tcp interface (netstring-framed JSON)."""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ivrtest import SIPP_DIR, Ivrd, free_even_pair, free_port, run  # noqa: E402
+
+# The headless setup of ../shared/baresip/cfg (no sound card: a 440 Hz sine as the
+# microphone, a null player), written per test so the test needs nothing outside the tree.
+BARESIP_CONFIG = """\
+poll_method\t\tepoll
+sip_listen\t\t127.0.0.1:{sip}
+sip_trans_def\t\tudp
+call_local_timeout\t120
+call_max_calls\t\t4
+audio_player\t\taubridge,nil
+audio_source\t\tausine,440
+audio_alert\t\taubridge,nil
+ausrc_srate\t\t48000
+auplay_srate\t\t8000
+ausrc_channels\t\t2
+auplay_channels\t\t1
+rtp_ports\t\t{rtp}-{rtp_end}
+net_interface\t\t127.0.0.1
+dns_server\t\t127.0.0.1:53
+module_path\t\t/usr/lib/baresip/modules
+module\t\t\tg711.so
+module\t\t\tausine.so
+module\t\t\taubridge.so
+module\t\t\tctrl_tcp.so
+module\t\t\tcons.so
+module_app\t\taccount.so
+module_app\t\tmenu.so
+ctrl_tcp_listen\t\t127.0.0.1:{ctrl}
+cons_listen\t\t127.0.0.1:{cons}
+"""
+BARESIP_ACCOUNTS = "<sip:tester@127.0.0.1>;regint=0;audio_codecs=PCMU\n"
+
+
+def free_port_both():
+    """A port free for both UDP and TCP (baresip listens for SIP on both)."""
+    for _ in range(100):
+        p = free_port(socket.SOCK_STREAM)
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            u.bind(("127.0.0.1", p))
+            return p
+        except OSError:
+            continue
+        finally:
+            u.close()
+    raise RuntimeError("no port free for UDP and TCP")
+
+
+class Ctrl:
+    """baresip's ctrl_tcp: commands with tokens, responses and events as netstrings."""
+
+    def __init__(self, port, timeout=15):
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock = socket.create_connection(("127.0.0.1", port), timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > end:
+                    raise AssertionError(f"baresip's ctrl_tcp on {port} never answered")
+                time.sleep(0.1)
+        self.sock.settimeout(0.2)
+        self.buf = b""
+        self.msgs = []  # everything received, in order
+        self.token = 0
+
+    def _read(self):
+        try:
+            data = self.sock.recv(65536)
+        except socket.timeout:
+            return
+        if not data:
+            raise AssertionError("baresip closed its ctrl_tcp connection")
+        self.buf += data
+        while True:
+            n, colon, rest = self.buf.partition(b":")
+            if not colon or len(rest) < int(n) + 1:
+                return
+            msg = json.loads(rest[:int(n)])
+            self.buf = rest[int(n) + 1:]
+            print(f"[baresip ctrl] << {json.dumps(msg)}", file=sys.stderr)
+            self.msgs.append(msg)
+
+    def command(self, cmd, params="", timeout=10):
+        """Sends a command; returns its response (raises if baresip says it failed)."""
+        self.token += 1
+        tok = str(self.token)
+        body = json.dumps({"command": cmd, "params": params, "token": tok}).encode()
+        print(f"[baresip ctrl] >> {body.decode()}", file=sys.stderr)
+        self.sock.sendall(str(len(body)).encode() + b":" + body + b",")
+        r = self.wait(lambda m: m.get("response") and m.get("token") == tok, timeout,
+                      f"response to {cmd}")
+        assert r.get("ok"), f"baresip refused {cmd} {params}: {r}"
+        return r
+
+    def wait(self, pred, timeout, what, start=0):
+        end = time.monotonic() + timeout
+        seen = start
+        while True:
+            for m in self.msgs[seen:]:
+                if pred(m):
+                    return m
+            seen = len(self.msgs)
+            if time.monotonic() > end:
+                raise AssertionError(f"baresip: no {what} within {timeout} s; got "
+                                     f"{[m.get('type') or m.get('data') for m in self.msgs]}")
+            self._read()
+
+    def event(self, type_, timeout=10, **match):
+        return self.wait(lambda m: m.get("event") and m.get("type") == type_ and
+                         all(re.search(v, str(m.get(k, ""))) for k, v in match.items()),
+                         timeout, f"event {type_} {match}")
+
+    def close(self):
+        self.sock.close()
+
+
+class Baresip:
+    """baresip with a per-test copy of the shared headless config on free ports."""
+
+    def __init__(self, workdir, seconds=40):
+        self.dir = os.path.join(workdir, "baresip")
+        os.makedirs(self.dir)
+        self.sip_port = free_port_both()
+        self.ctrl_port = free_port(socket.SOCK_STREAM)
+        rtp = free_even_pair()
+        with open(os.path.join(self.dir, "config"), "w") as f:
+            f.write(BARESIP_CONFIG.format(sip=self.sip_port, ctrl=self.ctrl_port,
+                                          cons=free_port_both(), rtp=rtp, rtp_end=rtp + 3))
+        with open(os.path.join(self.dir, "accounts"), "w") as f:
+            f.write(BARESIP_ACCOUNTS)
+        open(os.path.join(self.dir, "contacts"), "w").close()
+        self.log = open(os.path.join(self.dir, "baresip.log"), "w")
+        self.proc = subprocess.Popen(["baresip", "-f", self.dir, "-t", str(seconds)],
+                                     stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=subprocess.STDOUT, cwd=self.dir)
+        self.ctrl = Ctrl(self.ctrl_port)
+
+    def stop(self):
+        try:
+            self.ctrl.command("quit", timeout=3)
+        except (AssertionError, OSError):
+            pass
+        self.ctrl.close()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.log.close()
+
+    def output(self):
+        return open(os.path.join(self.dir, "baresip.log"), errors="replace").read()
+
+
+def department(d, port):
+    """SIPp as billing's phone: answers one call, hangs up after a second."""
+    errf = os.path.join(d.dir, "department.err")
+    cmd = ["sipp", "-sf", os.path.join(SIPP_DIR, "uas_department.xml"), "-i", "127.0.0.1",
+           "-p", str(port), "-mi", "127.0.0.1", "-mp", str(free_even_pair()), "-m", "1",
+           "-nostdin", "-timeout", "40s", "-timeout_error", "-trace_err", "-trace_logs",
+           "-error_file", errf, "-log_file", os.path.join(d.dir, "department.log")]
+    return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, cwd=d.dir)
+
+
+def sip_trace(d):
+    """ivrd's -T sip trace: (direction, start line, [header lines]) per message. The log
+    turns each CR and LF into a space, so lines are separated by two spaces; only the first
+    400 bytes of each message are traced."""
+    with d.cond:
+        lines = list(d.lines)
+    msgs = []
+    for line in lines:
+        m = re.search(r"sip: (send|recv) \d+ bytes (?:to|from) \S+: (.*)", line)
+        if m:
+            parts = m.group(2).split("  ")
+            msgs.append((m.group(1), parts[0], parts[1:]))
+    return msgs
+
+
+def header(msg, name):
+    """A header's value in a traced message, or None (also for the compact form)."""
+    for h in msg[2]:
+        k, _, v = h.partition(":")
+        if k.strip().lower() == name.lower():
+            return v.strip()
+    return None
+
+
+def test_baresip_key_2_transferred_to_billing():
+    dept_port = free_port()
+    with Ivrd("baresip", target_port=dept_port).start("-T", "sip") as d:
+        dept = department(d, dept_port)
+        phone = None
+        try:
+            phone = Baresip(d.dir)
+            ua = phone.ctrl
+            ua.command("dial", f"sip:18005550100@127.0.0.1:{d.sip_port}")
+            ua.event("CALL_ESTABLISHED", timeout=15, peeruri="18005550100")
+            d.wait_event("menu.enter", menu="main")
+            ua.command("sndcode", "2")
+            # baresip follows the REFER: a new call to billing's phone, which answers
+            xfer = ua.event("TRANSFER", timeout=15)
+            assert xfer["param"] == f"<sip:billing@127.0.0.1:{dept_port}>", xfer
+            ua.event("CALL_ESTABLISHED", timeout=15, peeruri=f"billing@127.0.0.1:{dept_port}")
+            end = d.wait_event("call.end", timeout=15)
+            rc = dept.wait(30)
+            out = dept.stdout.read()
+            assert rc == 0, f"department UAS exited {rc}: {out[-2000:]}"
+        finally:
+            if phone is not None:
+                phone.stop()
+            if dept.poll() is None:
+                dept.kill()
+                dept.wait(5)
+
+        ev = d.events(end["call_id"])
+        names = [e["event"] for e in ev]
+        assert names[0] == "call.start" and names[-1] == "call.end", names
+        assert [e["key"] for e in ev if e["event"] == "key"] == ["2"], ev
+        route = [e for e in ev if e["event"] == "route"]
+        assert len(route) == 1 and route[0]["dept"] == "billing", route
+        assert route[0]["reason"] == "key 2 in menu main", route
+        ts = [e for e in ev if e["event"] == "transfer.start"]
+        assert [t["target"] for t in ts] == [f"sip:billing@127.0.0.1:{dept_port}"], ts
+        res = [e for e in ev if e["event"] == "transfer.result"]
+        assert [(r["dept"], r["result"]) for r in res] == [("billing", "ok")], res
+        assert end["result"] == "transferred", end
+
+        # what baresip said on the wire: 202 for the REFER, NOTIFYs in the refer event
+        # package, then the 200 for our BYE (the transfer's leg to ivrd ends)
+        trace = sip_trace(d)
+        refers = [m for m in trace if m[0] == "send" and m[1].startswith("REFER ")]
+        assert len(refers) == 1, [m[1] for m in trace]
+        got = [m for m in trace if m[0] == "recv"]
+        print("baresip sent:", [m[1] for m in got])
+        refer_resp = [m for m in got if (header(m, "CSeq") or "").endswith(" REFER")]
+        assert [m[1] for m in refer_resp] == ["SIP/2.0 202 Accepted"], refer_resp
+        notifies = [m for m in got if m[1].startswith("NOTIFY ")]
+        assert notifies, [m[1] for m in got]
+        for m in notifies:
+            assert re.match(r"refer\b", header(m, "Event") or header(m, "o") or ""), m
+        assert [r["reason"] for r in res] == ["target answered 200"], res
+
+
+if __name__ == "__main__":
+    run([test_baresip_key_2_transferred_to_billing])
