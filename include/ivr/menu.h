@@ -67,7 +67,8 @@ void menu_key(struct menu_session *ms, char key);
 void menu_timeout(struct menu_session *ms);
 /* The prompt queue ran dry. */
 void menu_prompts_done(struct menu_session *ms);
-/* Leave the menus (a transfer is under way or the call ends): stops timers and input. */
+/* Leave the menus (a transfer is under way or the call ends): stops prompts, timers and
+ * input. */
 void menu_leave(struct menu_session *ms);
 const char *menu_name(const struct menu_session *ms);
 

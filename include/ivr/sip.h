@@ -79,7 +79,8 @@ const char *sip_msg_content_type(const struct sip_msg *m, char *buf, size_t size
 /* Body bytes, or NULL with *len 0. */
 const char *sip_msg_body(const struct sip_msg *m, size_t *len);
 
-/* Server transactions. extra holds whole header lines each ending in CRLF, or NULL. */
+/* Server transactions. extra holds whole header lines each ending in CRLF, or NULL. A NULL
+ * to_tag on a response to a request without one gets a tag made from the request. */
 int sip_respond(struct sip_server_tx *tx, int code, const char *reason, const char *to_tag,
 	const char *extra, const char *ctype, const char *body);
 /* The request the transaction is for. */

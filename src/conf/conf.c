@@ -523,8 +523,8 @@ load_ivrd(struct loader *l, const config_t *cfg, struct val *operator, struct va
 	}
 	c->goodbye_prompt = get_prompt(l, top, ivrd_opts, "ivrd", "goodbye_prompt", NULL);
 
-	check_unknown(l, sip != NULL ? sip : top, sip != NULL ? sip_opts : ivrd_opts,
-		sip != NULL ? "ivrd.sip" : "ivrd");
+	if (sip != NULL)
+		check_unknown(l, sip, sip_opts, "ivrd.sip");
 	if (get(l, sip, sip_opts, "ivrd.sip", "listen", &v)) {
 		if (v.set == NULL) {
 			c->listen = calloc(1, sizeof(*c->listen));
@@ -571,9 +571,9 @@ load_ivrd(struct loader *l, const config_t *cfg, struct val *operator, struct va
 	if (get(l, rtp, rtp_opts, "ivrd.rtp", "ports", &v) && v.set != NULL) {
 		long long lo = config_setting_get_int_elem(v.set, 0);
 		long long hi = config_setting_get_int_elem(v.set, 1);
-		if (lo < 1024 || hi > 65535 || hi - lo < 1)
+		if (lo < 1024 || hi > 65534 || hi - lo < 1)
 			conf_error(l, v.set, "ivrd.rtp.ports",
-				"[%lld, %lld] must be two ports from 1024 to 65535, first < last", lo, hi);
+				"[%lld, %lld] must be two ports from 1024 to 65534, first < last", lo, hi);
 		else {
 			c->rtp_port_min = (unsigned)lo;
 			c->rtp_port_max = (unsigned)hi;
@@ -654,10 +654,11 @@ load_menu(struct loader *l, const config_setting_t *g, struct conf_menu *m,
 		else if (m->fallback.kind == ACT_MENU && m->fallback.index == (int)(m - l->c->menus))
 			conf_error(l, v.set, p, "a menu cannot fall back to itself");
 	}
-	if (!get(l, g, opts, path, "options", &v) || v.set == NULL) {
-		if (v.set == NULL && config_setting_get_member(g, "options") == NULL)
-			conf_error(l, g, path, "has no options: a caller could only wait for the "
-				"fallback");
+	if (!get(l, g, opts, path, "options", &v) || v.set == NULL ||
+	    config_setting_length(v.set) == 0) {
+		if (config_setting_get_member(g, "options") == NULL || v.set != NULL)
+			conf_error(l, v.set != NULL ? v.set : g, path, "has no options: a caller "
+				"could only wait for the fallback");
 		return;
 	}
 	for (int i = 0; i < config_setting_length(v.set); i++) {
@@ -694,7 +695,7 @@ load_dept(struct loader *l, const config_setting_t *g, struct conf_dept *d,
 	const struct conf_action *operator)
 {
 	const struct conf_opt *opts = conf_blocks[5].opts;
-	char path[200], err[256];
+	char path[200], p[256], err[256];
 	struct val v;
 	size_t n;
 
@@ -702,31 +703,32 @@ load_dept(struct loader *l, const config_setting_t *g, struct conf_dept *d,
 	check_unknown(l, g, opts, path);
 	if (get(l, g, opts, path, "targets", &v) && v.set != NULL) {
 		d->targets = strings(l, v.set, &d->ntargets);
+		snprintf(p, sizeof(p), "%s.targets", path);
 		if (d->ntargets == 0)
-			conf_error(l, v.set, path, "targets: needs at least one SIP URI");
+			conf_error(l, v.set, p, "needs at least one SIP URI");
 		for (size_t i = 0; i < d->ntargets; i++)
 			if (strncmp(d->targets[i], "sip:", 4) != 0 &&
 			    strncmp(d->targets[i], "sips:", 5) != 0)
-				conf_error(l, v.set, path, "targets: \"%s\" is not a sip: URI",
-					d->targets[i]);
+				conf_error(l, v.set, p, "\"%s\" is not a sip: URI", d->targets[i]);
 			else if (strpbrk(d->targets[i], "<>\" \r\n") != NULL)
-				conf_error(l, v.set, path,
-					"targets: \"%s\" must not contain <, >, quotes or spaces",
+				conf_error(l, v.set, p, "\"%s\" must not contain <, >, quotes or spaces",
 					d->targets[i]);
 	}
 	if (get(l, g, opts, path, "timezone", &v)) {
 		d->timezone = xstrdup(l, v.s);
+		snprintf(p, sizeof(p), "%s.timezone", path);
 		if (tz_load(&d->tz, v.s, err, sizeof(err)) != 0)
-			conf_error(l, v.set != NULL ? v.set : g, path, "timezone: %s", err);
+			conf_error(l, v.set != NULL ? v.set : g, p, "%s", err);
 	}
 	if (get(l, g, opts, path, "hours", &v)) {
 		static const char *const always[] = {"always"};
 		char **rules = NULL;
 		if (v.set != NULL)
 			rules = strings(l, v.set, &n);
+		snprintf(p, sizeof(p), "%s.hours", path);
 		if (hours_parse(&d->hours, rules ? (const char *const *)rules : always,
 			rules ? n : 1, err, sizeof(err)) != 0)
-			conf_error(l, v.set != NULL ? v.set : g, path, "hours: %s", err);
+			conf_error(l, v.set != NULL ? v.set : g, p, "%s", err);
 		for (size_t i = 0; rules != NULL && i < n; i++)
 			free(rules[i]);
 		free(rules);
@@ -737,7 +739,6 @@ load_dept(struct loader *l, const config_setting_t *g, struct conf_dept *d,
 	else
 		d->fallback = *operator;
 	if (get(l, g, opts, path, "fallback", &v) && v.s != NULL) {
-		char p[256];
 		snprintf(p, sizeof(p), "%s.fallback", path);
 		if (parse_action(l, v.s, &d->fallback, v.set, p) &&
 		    (d->fallback.kind == ACT_REPEAT || d->fallback.kind == ACT_BACK))

@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <osip2/osip.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +129,38 @@ append_hdr(char *buf, size_t size, size_t *off, const char *name, int rc, char *
 	*val = NULL;
 }
 
+/* RFC 3261 8.2.6.2: a response (but 100) to a request without a To tag carries one, even
+ * when no dialog comes of it. Derived from the request and a secret of this process, so
+ * that a retransmitted request gets the same tag also from a stateless reply (8.2.7). */
+static void
+tag_for(char *buf, size_t size, const struct sip_msg *req)
+{
+	static uint64_t secret;
+	osip_message_t *r = M(req);
+	osip_via_t *via = NULL;
+	osip_generic_param_t *br = NULL;
+	const char *parts[4];
+	uint64_t h;
+
+	if (secret == 0)
+		arc4random_buf(&secret, sizeof(secret));
+	if (osip_message_get_via(r, 0, &via) >= 0 && via != NULL)
+		osip_via_param_get_byname(via, "branch", &br);
+	parts[0] = req->call_id;
+	parts[1] = sip_msg_from_tag(req);
+	parts[2] = br != NULL ? br->gvalue : NULL;
+	parts[3] = r->cseq != NULL ? r->cseq->number : NULL;
+	h = 14695981039346656037ULL ^ secret; /* FNV-1a, each part followed by a 0 byte */
+	for (size_t i = 0; i < ARRAY_LEN(parts); i++) {
+		for (const char *p = parts[i] != NULL ? parts[i] : ""; ; p++) {
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+			if (*p == '\0')
+				break;
+		}
+	}
+	snprintf(buf, size, "%016" PRIx64, h);
+}
+
 int
 sip_build_response(char **out, size_t *len, const struct sip_msg *req, int code,
 	const char *reason, const char *to_tag, const char *extra, const char *ctype,
@@ -137,7 +170,7 @@ sip_build_response(char **out, size_t *len, const struct sip_msg *req, int code,
 	size_t blen = body != NULL ? strlen(body) : 0;
 	size_t size = 4096 + blen + (extra != NULL ? strlen(extra) : 0);
 	size_t off = 0;
-	char *buf, *s = NULL;
+	char *buf, *s = NULL, tag[24];
 	int pos = 0, rc;
 	osip_via_t *via;
 
@@ -153,6 +186,10 @@ sip_build_response(char **out, size_t *len, const struct sip_msg *req, int code,
 	append_hdr(buf, size, &off, "From", rc, &s);
 	if (osip_to_to_str(r->to, &s) == 0 && s != NULL) {
 		/* RFC 3261 8.2.6.2: add our tag unless the request's To has one (or for 100) */
+		if (to_tag == NULL && code > 100 && sip_msg_to_tag(req) == NULL) {
+			tag_for(tag, sizeof(tag), req);
+			to_tag = tag;
+		}
 		if (to_tag != NULL && code > 100 && sip_msg_to_tag(req) == NULL)
 			str_appendf(buf, size, &off, "To: %s;tag=%s\r\n", s, to_tag);
 		else

@@ -275,6 +275,53 @@ def sipp_uas(ivrd, scenario, port, calls=1, timeout=30):
                             stderr=subprocess.DEVNULL, cwd=ivrd.dir)
 
 
+class Capture:
+    """tshark writing the packets on lo that match a capture filter to a pcap file, from
+    when it says it is capturing until stop() (or `seconds`, a bound)."""
+
+    def __init__(self, path, bpf, seconds=60):
+        self.path = path
+        self.err = []
+        self.ready = threading.Event()
+        self.proc = subprocess.Popen(
+            ["tshark", "-i", "lo", "-f", bpf, "-a", f"duration:{seconds}", "-w", path],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            text=True)
+        threading.Thread(target=self._reader, daemon=True).start()
+        if not self.ready.wait(30) or self.proc.poll() is not None:
+            self.stop()
+            raise AssertionError(f"tshark did not start capturing: {''.join(self.err)}")
+
+    def _reader(self):
+        for line in self.proc.stderr:
+            self.err.append(line)
+            if "Capturing on" in line:
+                self.ready.set()
+        self.ready.set()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # tshark flushes and closes the file
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def read(self, *args):
+        """tshark -r on the capture with these arguments; returns its output."""
+        p = subprocess.run(["tshark", "-r", self.path, *args], capture_output=True,
+                           text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        return p.stdout
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
 def call_ids(ivrd):
     return [r["call_id"] for r in ivrd.rows("SELECT call_id FROM events WHERE event = 'call.start' ORDER BY id")]
 

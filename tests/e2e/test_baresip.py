@@ -13,7 +13,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ivrtest import SIPP_DIR, Ivrd, free_even_pair, free_port, run  # noqa: E402
+from ivrtest import SIPP_DIR, Capture, Ivrd, free_even_pair, free_port, run  # noqa: E402
 
 # The headless setup of ../shared/baresip/cfg (no sound card: a 440 Hz sine as the
 # microphone, a null player), written per test so the test needs nothing outside the tree.
@@ -184,33 +184,34 @@ def department(d, port):
                             stderr=subprocess.STDOUT, text=True, cwd=d.dir)
 
 
-def sip_trace(d):
-    """ivrd's -T sip trace: (direction, start line, [header lines]) per message. The log
-    turns each CR and LF into a space, so lines are separated by two spaces; only the first
-    400 bytes of each message are traced."""
-    with d.cond:
-        lines = list(d.lines)
+def sip_messages(cap, port):
+    """Every SIP message to or from ivrd's port in the capture, whole and in order:
+    (sent by ivrd?, start line, {lower-case header: [values]}, body)."""
+    out = cap.read("-Y", f"udp.port=={port}", "-T", "fields", "-E", "separator=|",
+                   "-e", "udp.srcport", "-e", "udp.payload")
     msgs = []
-    for line in lines:
-        m = re.search(r"sip: (send|recv) \d+ bytes (?:to|from) \S+: (.*)", line)
-        if m:
-            parts = m.group(2).split("  ")
-            msgs.append((m.group(1), parts[0], parts[1:]))
+    for line in out.splitlines():
+        src, payload = line.split("|")
+        text = bytes.fromhex(payload.replace(":", "")).decode("utf-8", "replace")
+        head, _, body = text.partition("\r\n\r\n")
+        start, *lines = head.split("\r\n")
+        hdrs = {}
+        for h in lines:
+            k, _, v = h.partition(":")
+            hdrs.setdefault(k.strip().lower(), []).append(v.strip())
+        msgs.append((int(src) == port, start, hdrs, body))
     return msgs
 
 
-def header(msg, name):
-    """A header's value in a traced message, or None (also for the compact form)."""
-    for h in msg[2]:
-        k, _, v = h.partition(":")
-        if k.strip().lower() == name.lower():
-            return v.strip()
-    return None
+def hdr(msg, name, compact=None):
+    vals = msg[2].get(name.lower()) or msg[2].get(compact or "", [])
+    return vals[0] if vals else None
 
 
 def test_baresip_key_2_transferred_to_billing():
     dept_port = free_port()
-    with Ivrd("baresip", target_port=dept_port).start("-T", "sip") as d:
+    with Ivrd("baresip", target_port=dept_port).start() as d:
+        cap = Capture(os.path.join(d.dir, "sip.pcap"), f"udp port {d.sip_port}", 60)
         dept = department(d, dept_port)
         phone = None
         try:
@@ -229,6 +230,7 @@ def test_baresip_key_2_transferred_to_billing():
             out = dept.stdout.read()
             assert rc == 0, f"department UAS exited {rc}: {out[-2000:]}"
         finally:
+            cap.stop()
             if phone is not None:
                 phone.stop()
             if dept.poll() is None:
@@ -248,20 +250,36 @@ def test_baresip_key_2_transferred_to_billing():
         assert [(r["dept"], r["result"]) for r in res] == [("billing", "ok")], res
         assert end["result"] == "transferred", end
 
-        # what baresip said on the wire: 202 for the REFER, NOTIFYs in the refer event
-        # package, then the 200 for our BYE (the transfer's leg to ivrd ends)
-        trace = sip_trace(d)
-        refers = [m for m in trace if m[0] == "send" and m[1].startswith("REFER ")]
-        assert len(refers) == 1, [m[1] for m in trace]
-        got = [m for m in trace if m[0] == "recv"]
-        print("baresip sent:", [m[1] for m in got])
-        refer_resp = [m for m in got if (header(m, "CSeq") or "").endswith(" REFER")]
-        assert [m[1] for m in refer_resp] == ["SIP/2.0 202 Accepted"], refer_resp
-        notifies = [m for m in got if m[1].startswith("NOTIFY ")]
-        assert notifies, [m[1] for m in got]
+        # on the wire (RFC 3515): our REFER, baresip's 202, NOTIFYs in the refer event
+        # package carrying sipfrag status lines, the last one 200 OK and terminated
+        msgs = sip_messages(cap, d.sip_port)
+        print("on ivrd's SIP port:", [("ivrd" if m[0] else "baresip", m[1]) for m in msgs])
+        refers = [m for m in msgs if m[0] and m[1].startswith("REFER ")]
+        assert len(refers) == 1, refers
+        assert hdr(refers[0], "Refer-To", "r") == f"<sip:billing@127.0.0.1:{dept_port}>"
+        refer_cseq = hdr(refers[0], "CSeq").split()[0]
+        resp = [m for m in msgs if not m[0] and m[1].startswith("SIP/2.0") and
+                hdr(m, "CSeq") == f"{refer_cseq} REFER"]
+        assert [m[1] for m in resp] == ["SIP/2.0 202 Accepted"], resp
+        notifies = [m for m in msgs if not m[0] and m[1].startswith("NOTIFY ")]
+        assert notifies, msgs
         for m in notifies:
-            assert re.match(r"refer\b", header(m, "Event") or header(m, "o") or ""), m
+            event = hdr(m, "Event", "o")
+            assert re.match(r"refer\s*(;|$)", event), event
+            assert hdr(m, "Content-Type", "c").startswith("message/sipfrag"), m
+        frags = [m[3].splitlines()[0].strip() for m in notifies]
+        assert frags[-1] == "SIP/2.0 200 OK", frags
+        assert hdr(notifies[-1], "Subscription-State").startswith("terminated"), notifies[-1]
+        # every NOTIFY got our 200, then our BYE ended ivrd's leg
+        for m in notifies:
+            ok = [r for r in msgs if r[0] and r[1] == "SIP/2.0 200 OK" and
+                  hdr(r, "CSeq") == hdr(m, "CSeq")]
+            assert ok, f"no 200 OK for NOTIFY {hdr(m, 'CSeq')}"
+        assert [m[1].split()[0] for m in msgs if m[0] and not m[1].startswith("SIP/")] == \
+            ["REFER", "BYE"], msgs
         assert [r["reason"] for r in res] == ["target answered 200"], res
+        print("NOTIFYs:", [(f, hdr(m, "Event", "o"), hdr(m, "Subscription-State"))
+                           for f, m in zip(frags, notifies)])
 
 
 if __name__ == "__main__":

@@ -53,9 +53,9 @@ menus = {{
     want = [
         f"{conf}:4: ivrd.sip.lisen: unknown setting",
         f'{conf}:4: ivrd.sip.listen: "udp:1.2.3:99999" is not udp:ADDRESS:PORT',
-        f'{inc}:2: departments.billing: targets: "http://x" is not a sip: URI',
-        f'{inc}:2: departments.billing: timezone: zone "Mars/Base"',
-        f'{inc}:3: departments.billing: hours: rule 1 "mon-fry 08:00-18:00": unknown day "fry"',
+        f'{inc}:2: departments.billing.targets: "http://x" is not a sip: URI',
+        f'{inc}:2: departments.billing.timezone: zone "Mars/Base"',
+        f'{inc}:3: departments.billing.hours: rule 1 "mon-fry 08:00-18:00": unknown day "fry"',
         f"{conf}:8: menus.main.timeout: 100 is out of range (1 to 60)",
         f'{conf}:9: menus.main.options.[1]: key "11" is not one of 0-9 * # A-D',
         f'{conf}:10: menus.main.options.[2].action: no department named "nowhere"',

@@ -5,63 +5,19 @@ sample (the payload is the prompt, then silence)."""
 import math
 import os
 import re
-import signal
-import subprocess
 import sys
-import tempfile
-import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ivrtest import Ivrd, free_even_pair, free_port, menus_conf, run, sipp  # noqa: E402
+from ivrtest import Capture, Ivrd, free_even_pair, free_port, menus_conf, run, sipp  # noqa: E402
 from scenario import hangup, invite, pause, write  # noqa: E402
 
 PROMPT_MS = 2000  # the greeting: 100 frames of the harness's 440 Hz tone
 FRAME = 160
 
 
-class Capture:
-    """tshark writing what matches a capture filter on lo to a pcap file, until stopped."""
-
-    def __init__(self, path, bpf, seconds):
-        self.path = path
-        self.err = []
-        self.ready = threading.Event()
-        self.proc = subprocess.Popen(
-            ["tshark", "-i", "lo", "-f", bpf, "-a", f"duration:{seconds}", "-w", path],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            text=True)
-        threading.Thread(target=self._reader, daemon=True).start()
-        if not self.ready.wait(20):
-            self.stop()
-            raise AssertionError(f"tshark did not start capturing: {''.join(self.err)}")
-
-    def _reader(self):
-        for line in self.proc.stderr:
-            self.err.append(line)
-            if "Capturing on" in line:
-                self.ready.set()
-        self.ready.set()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # tshark flushes and closes the file
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-
-
-def tshark_read(pcap, *args):
-    p = subprocess.run(["tshark", "-r", pcap, *args], capture_output=True, text=True,
-                       timeout=60)
-    assert p.returncode == 0, p.stderr
-    return p.stdout
-
-
-def rtp_packets(pcap, port):
+def rtp_packets(cap, port):
     """Every RTP packet sent to port, in capture order."""
-    out = tshark_read(pcap, "-d", f"udp.port=={port},rtp", "-Y", f"rtp && udp.dstport=={port}",
+    out = cap.read("-d", f"udp.port=={port},rtp", "-Y", f"rtp && udp.dstport=={port}",
                       "-T", "fields", "-E", "separator=|", "-e", "frame.time_epoch",
                       "-e", "rtp.p_type", "-e", "rtp.seq", "-e", "rtp.timestamp",
                       "-e", "rtp.marker", "-e", "rtp.ssrc", "-e", "rtp.payload")
@@ -74,9 +30,9 @@ def rtp_packets(pcap, port):
     return pkts
 
 
-def first_invite_ok(pcap, sip_port):
+def first_invite_ok(cap, sip_port):
     """When the 200 OK for the INVITE left ivrd's SIP port (capture clock)."""
-    out = tshark_read(pcap, "-d", f"udp.port=={sip_port},sip", "-Y",
+    out = cap.read("-d", f"udp.port=={sip_port},sip", "-Y",
                       f'udp.srcport=={sip_port} && sip.Status-Code==200 && '
                       f'sip.CSeq.method=="INVITE"', "-T", "fields", "-e", "frame.time_epoch")
     times = [float(x) for x in out.split()]
@@ -84,9 +40,9 @@ def first_invite_ok(pcap, sip_port):
     return times[0]
 
 
-def rtp_streams(pcap, port):
+def rtp_streams(cap, port):
     """tshark's own RTP stream analysis: [(payload, packets, lost)] per stream."""
-    out = tshark_read(pcap, "-d", f"udp.port=={port},rtp", "-q", "-z", "rtp,streams")
+    out = cap.read("-d", f"udp.port=={port},rtp", "-q", "-z", "rtp,streams")
     streams = []
     for line in out.splitlines():
         # ... SSRC  Payload  Pkts  Lost ...:   0x1a2b3c4d g711U 175 0 (0.0%) ...
@@ -134,13 +90,13 @@ def test_prompt_paced_as_rtp():
         finally:
             cap.stop()
 
-        pkts = rtp_packets(pcap, media)
+        pkts = rtp_packets(cap, media)
         assert len(pkts) > 150, f"only {len(pkts)} RTP packets in 3.5 s"
 
         # one stream, PCMU as offered
         assert len({p["ssrc"] for p in pkts}) == 1, {p["ssrc"] for p in pkts}
         assert {p["pt"] for p in pkts} == {0}, {p["pt"] for p in pkts}
-        streams, text = rtp_streams(pcap, media)
+        streams, text = rtp_streams(cap, media)
         print(text.strip())
         assert len(streams) == 1, text
         assert streams[0][1] == len(pkts) and streams[0][2] == 0, text
@@ -159,7 +115,7 @@ def test_prompt_paced_as_rtp():
         worst = max(deltas)
         deltas.sort()
         p99 = deltas[int(len(deltas) * 0.99)]
-        first = (pkts[0]["t"] - first_invite_ok(pcap, d.sip_port)) * 1000
+        first = (pkts[0]["t"] - first_invite_ok(cap, d.sip_port)) * 1000
         print(f"{len(pkts)} packets: inter-packet mean {mean:.2f} ms, p99 {p99:.2f} ms, "
               f"max {worst:.2f} ms; first packet {first:.1f} ms after the 200 OK")
         assert abs(mean - 20.0) <= 1.0, f"mean inter-packet delta {mean:.2f} ms"
@@ -192,7 +148,7 @@ def test_pcma_offer_paced_as_pcma():
             d.wait_event("call.end")
         finally:
             cap.stop()
-        pkts = rtp_packets(pcap, media)
+        pkts = rtp_packets(cap, media)
         assert len(pkts) > 30, len(pkts)
         assert {p["pt"] for p in pkts} == {8}, {p["pt"] for p in pkts}
         # A-law of the tone: never the mu-law silence byte run, and loud

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -188,10 +189,11 @@ listed(char **list, size_t n, const char *file, const char *text, const char *ma
 static void
 load_bad(const char *name, size_t n)
 {
-	struct conf *c = (struct conf *)1;
+	struct conf *c = NULL;
 
 	CHECK_INT(load(&c, name, NULL), EINVAL);
 	CHECK(c == NULL);
+	conf_unref(c); /* when it was wrongly accepted */
 	CHECK_INT(errs.nerrors, n);
 	if (errs.nerrors != n)
 		dump(&errs);
@@ -504,12 +506,12 @@ test_errors(void)
 	ERROR(f, bad, "udp:localhost", "ivrd.sip.listen: \"udp:localhost:5060\" is not "
 		"udp:ADDRESS:PORT with a numeric IPv4 or [IPv6] address and a port 1-65535");
 	ERROR(f, bad, "70000", "ivrd.rtp.ports: [80, 70000] must be two ports from 1024 to "
-		"65535, first < last");
+		"65534, first < last");
 	ERROR(f, bad, "1-800-555-0100", "numbers.[2]: dnis 18005550100 is listed twice");
 	ERROR(f, bad, "\"fr\"", "numbers.[3]: language \"fr\" is not the default language nor "
 		"listed in ivrd.languages");
-	ERROR_PREFIX(f, bad, "Mars", "departments.a: timezone: zone \"Mars/Olympus_Mons\"");
-	ERROR_PREFIX(f, bad, "25:00", "departments.b: hours: rule 1 \"mon-fri 08:00-25:00\"");
+	ERROR_PREFIX(f, bad, "Mars", "departments.a.timezone: zone \"Mars/Olympus_Mons\"");
+	ERROR_PREFIX(f, bad, "25:00", "departments.b.hours: rule 1 \"mon-fri 08:00-25:00\"");
 	ERROR(f, bad, "\"dept:b\"", "departments.a.fallback: the chain of department fallbacks "
 		"loops without reaching a menu or a department with no fallback");
 	ERROR(f, bad, "\"dept:a\";", "departments.b.fallback: the chain of department fallbacks "
@@ -578,38 +580,15 @@ test_syntax_error(void)
 	teardown();
 }
 
-static const char minimal_menus[] =
-	"departments = { operator = { targets = [\"sip:op@127.0.0.1\"]; }; };\n"
-	"menus = { main = { greeting = \"main/greeting\";\n"
-	"  options = ( { key = \"1\"; action = \"dept:operator\"; } ); }; };\n";
-
-static void
-explore(const char *name, const char *text)
-{
-	struct conf *c = NULL;
-	int rc;
-
-	write_file(name, text);
-	rc = load(&c, name, NULL);
-	fprintf(stderr, "== %s rc=%d\n", name, rc);
-	dump(&errs);
-	conf_unref(c);
-	conf_errors_free(&errs);
-}
-
-
-static void
-test_explore(void)
-{
-	setup(false);
-	explore("types.conf",
+/* Wrong types, ranges, references and names, in every block. */
+static const char types[] =
 	"ivrd: {\n"
 	"  prompts_dir = \"@DIR@/prompts\";\n"
 	"  languages = [\"en\", \"v!\"];\n"
 	"  operator = \"repeat\";\n"
 	"  entry_menu = \"lobby\";\n"
 	"  goodbye_prompt = \"../../etc/passwd\";\n"
-	"  sip: { answer_delay = 31; user_agent = \"\"; listen = []; };\n"
+	"  sip: { listen = []; answer_delay = 31; user_agent = \"\"; };\n"
 	"  rtp: { address = \"localhost\"; ports = [2000, 1999]; porst = 1; };\n"
 	"};\n"
 	"menu = {};\n"
@@ -634,11 +613,363 @@ test_explore(void)
 	"      { key = \"1\"; },\n"
 	"      { key = \"2\"; action = \"dance\"; },\n"
 	"      { key = \"3\"; action = \"back\"; typo = 1; },\n"
-	"      \"4\"\n"
-	"    );\n"
+	"      \"4\" );\n"
 	"  };\n"
-	"};\n");
+	"};\n";
+
+static void
+test_types_and_ranges(void)
+{
+	const char *f = "types.conf";
+
+	setup(false);
+	write_file(f, types);
+	load_bad(f, 26);
+	ERROR(f, types, "menu = {}", "menu: unknown setting");
+	ERROR(f, types, "z = 5", "departments.z: must be a group { ... }");
+	ERROR(f, types, "v!", "ivrd.languages: \"v!\" is not a language code");
+	ERROR(f, types, "etc/passwd", "ivrd.goodbye_prompt: \"../../etc/passwd\" is not a prompt "
+		"name (letters, digits, _ - and /)");
+	ERROR(f, types, "listen = []", "ivrd.sip.listen: needs at least one address");
+	ERROR(f, types, "answer_delay", "ivrd.sip.answer_delay: 31 is out of range (0 to 30)");
+	ERROR(f, types, "user_agent", "ivrd.sip.user_agent: must not be empty");
+	ERROR(f, types, "porst", "ivrd.rtp.porst: unknown setting");
+	ERROR(f, types, "localhost", "ivrd.rtp.address: \"localhost\" is not a numeric IP address");
+	ERROR(f, types, "1999", "ivrd.rtp.ports: [2000, 1999] must be two ports from 1024 to "
+		"65534, first < last");
+	ERROR(f, types, "\"repeat\"", "ivrd.operator: must be dept:NAME or menu:NAME");
+	ERROR(f, types, "lobby", "ivrd.entry_menu: no menu named \"lobby\"");
+	ERROR(f, types, "http://x", "departments.x.targets: \"http://x\" is not a sip: URI");
+	ERROR(f, types, "http://x", "departments.x.targets: \"sip:a b@c\" must not contain <, >, "
+		"quotes or spaces");
+	ERROR(f, types, "transfer_timeout",
+		"departments.x.transfer_timeout: 1 is out of range (2 to 300)");
+	ERROR(f, types, "\"back\";\n", "departments.x.fallback: a fallback must lead out: "
+		"menu:NAME or dept:NAME");
+	ERROR_PREFIX(f, types, "y = {", "departments.y.targets: missing (");
+	ERROR(f, types, "timeout = \"5\"", "menus.main.timeout: must be a number of seconds");
+	ERROR(f, types, "max_failures",
+		"menus.main.max_failures: 0 is out of range (1 to 10)");
+	ERROR(f, types, "max_timeouts",
+		"menus.main.max_timeouts: 11 is out of range (1 to 10)");
+	ERROR(f, types, "barge_in", "menus.main.barge_in: must be true or false");
+	ERROR(f, types, "\"menu:\"", "menus.main.fallback: no menu named \"\"");
+	ERROR_PREFIX(f, types, "{ key = \"1\"; }", "menus.main.options.[1].action: missing (");
+	ERROR(f, types, "dance", "menus.main.options.[2].action: \"dance\" is not an action "
+		"(menu:NAME, dept:NAME, repeat or back)");
+	ERROR(f, types, "typo", "menus.main.options.[3].typo: unknown setting");
+	ERROR(f, types, "\"4\"",
+		"menus.main.options.[4]: must be a group { key = \"1\"; action = \"...\"; }");
+	conf_errors_free(&errs);
 	teardown();
 }
-CHECK_MAIN(T(test_explore), T(test_good), T(test_errors), T(test_syntax_error))
-const char *unused_ = minimal_menus;
+
+/* Runs fn in a child, so that a crash fails this test instead of ending the run. */
+static void
+survives(void (*fn)(void), const char *what)
+{
+	pid_t pid;
+	int st = 0;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	CHECK(pid != -1);
+	if (pid == 0) {
+		check_failed = 0;
+		fn();
+		_exit(check_failed ? 1 : 0);
+	}
+	CHECK_INT(waitpid(pid, &st, 0), pid);
+	if (WIFSIGNALED(st))
+		fprintf(stderr, "%s: crashed with signal %d\n", what, WTERMSIG(st));
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+static void
+no_ivrd_group(void)
+{
+	static const char text[] =
+		"departments = { operator = { targets = [\"sip:op@127.0.0.1\"]; }; };\n"
+		"menus = { main = { greeting = \"main/greeting\";\n"
+		"  options = ( { key = \"1\"; action = \"dept:operator\"; } ); }; };\n";
+	struct conf *c = NULL;
+
+	write_file("noivrd.conf", text);
+	CHECK_INT(load(&c, "noivrd.conf", NULL), EINVAL);
+	CHECK(listed(errs.errors, errs.nerrors, "noivrd.conf", text, NULL,
+		"ivrd: missing (the daemon's own settings)", false));
+	conf_errors_free(&errs);
+
+	write_file("empty.conf", "");
+	CHECK_INT(load(&c, "empty.conf", NULL), EINVAL);
+	CHECK(listed(errs.errors, errs.nerrors, "empty.conf", "", NULL,
+		"ivrd: missing (the daemon's own settings)", false));
+	CHECK(listed(errs.errors, errs.nerrors, "empty.conf", "", NULL,
+		"menus: no menus: callers need at least one", false));
+	conf_errors_free(&errs);
+}
+
+/* A file without the ivrd group (an empty file, say) is refused, not a crash of ivrd -t or
+ * of the daemon reloading it. */
+static void
+test_regress_no_ivrd_group_crash(void)
+{
+	setup(false);
+	survives(no_ivrd_group, "a file without ivrd { }");
+	teardown();
+}
+
+/* ivrd { rtp { } } with no sip group: rtp is not an unknown setting of ivrd, and a typo in
+ * ivrd is reported once. */
+static void
+test_regress_ivrd_without_sip(void)
+{
+	static const char text[] =
+		"ivrd: {\n"
+		"  prompts_dir = \"@DIR@/prompts\";\n"
+		"  rtp: { address = \"127.0.0.1\"; };\n"
+		"};\n"
+		"departments = { operator = { targets = [\"sip:op@127.0.0.1\"]; }; };\n"
+		"menus = { main = { greeting = \"main/greeting\";\n"
+		"  options = ( { key = \"1\"; action = \"dept:operator\"; } ); }; };\n";
+	static const char typo[] =
+		"ivrd: {\n"
+		"  prompts_dir = \"@DIR@/prompts\";\n"
+		"  stat_dir = \"/tmp\";\n"
+		"};\n"
+		"departments = { operator = { targets = [\"sip:op@127.0.0.1\"]; }; };\n"
+		"menus = { main = { greeting = \"main/greeting\";\n"
+		"  options = ( { key = \"1\"; action = \"dept:operator\"; } ); }; };\n";
+	struct conf *c = NULL;
+
+	setup(false);
+	write_file("rtp.conf", text);
+	CHECK_INT(load(&c, "rtp.conf", NULL), 0);
+	CHECK_INT(errs.nerrors, 0);
+	if (errs.nerrors != 0)
+		dump(&errs);
+	conf_unref(c);
+	conf_errors_free(&errs);
+
+	write_file("typo.conf", typo);
+	load_bad("typo.conf", 1);
+	ERROR("typo.conf", typo, "stat_dir", "ivrd.stat_dir: unknown setting");
+	conf_errors_free(&errs);
+	teardown();
+}
+
+/* options = (); offers a caller nothing, like a menu without options. */
+static void
+test_regress_empty_options(void)
+{
+	static const char text[] =
+		"ivrd: { prompts_dir = \"@DIR@/prompts\"; };\n"
+		"departments = { operator = { targets = [\"sip:op@127.0.0.1\"]; }; };\n"
+		"menus = {\n"
+		"  main = {\n"
+		"    greeting = \"main/greeting\";\n"
+		"    options = ();\n"
+		"  };\n"
+		"};\n";
+	char want[512];
+
+	setup(false);
+	write_file("empty.conf", text);
+	load_bad("empty.conf", 1);
+	snprintf(want, sizeof(want), "%s/empty.conf:", dir);
+	CHECK(errs.nerrors == 1 && strncmp(errs.errors[0], want, strlen(want)) == 0 &&
+		strstr(errs.errors[0], ": menus.main: has no options") != NULL);
+	conf_errors_free(&errs);
+	teardown();
+}
+
+/* --- warnings: the file loads, and says what it did --- */
+
+static const char warn[] =
+	"ivrd: {\n"
+	"  prompts_dir = \"@DIR@/prompts\";\n"
+	"  default_language = \"en\";\n"
+	"  languages = [\"vi\", \"en\", \"vi\"];\n"
+	"};\n"
+	"departments = { operator = { targets = [\"sip:op@127.0.0.1\"]; }; };\n"
+	"menus = {\n"
+	"  main = {\n"
+	"    greeting = \"main/greeting\";\n"
+	"    short = \"main/short\";\n"
+	"    options = ( { key = \"1\"; action = \"dept:operator\"; } );\n"
+	"  };\n"
+	"  orphan = {\n"
+	"    greeting = \"sales/greeting\";\n"
+	"    options = ( { key = \"1\"; action = \"menu:main\"; } );\n"
+	"  };\n"
+	"};\n";
+
+static void
+test_warnings(void)
+{
+	struct conf *c = NULL;
+	const struct prompt *en, *vi;
+	char want[512];
+	int id;
+
+	setup(true);
+	snprintf(want, sizeof(want), "%s/prompts/vi/main/short.wav", dir);
+	CHECK_INT(unlink(want), 0);
+	write_file("warn.conf", warn);
+	CHECK_INT(load(&c, "warn.conf", NULL), 0);
+	CHECK(c != NULL);
+	CHECK_INT(errs.nerrors, 0);
+	CHECK_INT(errs.nwarnings, 2);
+	if (errs.nwarnings != 2)
+		dump(&errs);
+	snprintf(want, sizeof(want), "menus.main.short: no file for prompt \"main/short\" in "
+		"%s/prompts/vi/; playing the en prompt instead", dir);
+	WARNING("warn.conf", warn, "main/short", want);
+	WARNING("warn.conf", warn, "orphan = {",
+		"menus.orphan: unreachable: no number, menu or fallback leads here");
+	if (c == NULL)
+		goto out;
+	/* languages listed twice count once, the default first */
+	CHECK_INT(c->nlangs, 2);
+	CHECK_STR(c->langs[0], "en");
+	CHECK_STR(c->langs[1], "vi");
+	/* the missing Vietnamese prompt is the English one, never silence */
+	id = c->menus[conf_menu_find(c, "main")].short_prompt;
+	en = conf_prompt(c, 0, id);
+	vi = conf_prompt(c, 1, id);
+	CHECK(en != NULL);
+	CHECK(vi == en);
+	CHECK_INT(prompt_refcount(en), 2);
+	/* the others are the Vietnamese files */
+	id = c->menus[conf_menu_find(c, "main")].greeting;
+	CHECK(conf_prompt(c, 1, id) != conf_prompt(c, 0, id));
+	snprintf(want, sizeof(want), "%s/prompts/vi/main/greeting.wav", dir);
+	CHECK_STR(prompt_path(conf_prompt(c, 1, id)), want);
+out:
+	conf_unref(c);
+	conf_errors_free(&errs);
+	teardown();
+}
+
+/* --- @include: errors name the file they are in --- */
+
+static const char inc_main[] =
+	"ivrd: { prompts_dir = \"@DIR@/prompts\"; };\n"
+	"departments = { operator = { targets = [\"sip:op@127.0.0.1\"]; }; };\n"
+	"@include \"menus.conf\"\n"
+	"numbers = ( { dnis = \"100\"; menu = \"nosuch\"; } );\n";
+
+static const char inc_menus[] =
+	"# menus, in a file of their own\n"
+	"menus = {\n"
+	"  main = {\n"
+	"    greeting = \"main/greeting\";\n"
+	"    short = \"main/missing\";\n"
+	"    options = (\n"
+	"      { key = \"1\"; action = \"dept:nosuch\"; },\n"
+	"      { key = \"2\"; action = \"dept:operator\"; }\n"
+	"    );\n"
+	"  };\n"
+	"};\n";
+
+static void
+test_include(void)
+{
+	struct conf *c = NULL;
+	char want[512];
+
+	setup(false);
+	write_file("ivrd.conf", inc_main);
+	write_file("menus.conf", inc_menus);
+	load_bad("ivrd.conf", 3);
+	ERROR("menus.conf", inc_menus, "dept:nosuch",
+		"menus.main.options.[1].action: no department named \"nosuch\"");
+	snprintf(want, sizeof(want), "menus.main.short: no file for prompt \"main/missing\" in "
+		"%s/prompts/en/", dir);
+	ERROR("menus.conf", inc_menus, "main/missing", want);
+	/* and the main file's own lines after the include are still right */
+	ERROR("ivrd.conf", inc_main, "\"nosuch\"", "numbers.[1]: menu: no menu named \"nosuch\"");
+	conf_errors_free(&errs);
+
+	/* fixed, the pair loads */
+	write_file("menus.conf",
+		"menus = { main = { greeting = \"main/greeting\";\n"
+		"  options = ( { key = \"1\"; action = \"dept:operator\"; } ); }; };\n");
+	write_file("ivrd.conf",
+		"ivrd: { prompts_dir = \"@DIR@/prompts\"; };\n"
+		"departments = { operator = { targets = [\"sip:op@127.0.0.1\"]; }; };\n"
+		"@include \"menus.conf\"\n");
+	CHECK_INT(load(&c, "ivrd.conf", NULL), 0);
+	CHECK(c != NULL && c->nmenus == 1 && conf_menu_find(c, "main") == 0);
+	conf_unref(c);
+	conf_errors_free(&errs);
+
+	/* an include that is not there */
+	write_file("ivrd.conf", "ivrd: { };\n@include \"gone.conf\"\n");
+	load_bad("ivrd.conf", 1);
+	snprintf(want, sizeof(want), "%s/ivrd.conf:2: ", dir);
+	CHECK(errs.nerrors == 1 && strncmp(errs.errors[0], want, strlen(want)) == 0);
+	conf_errors_free(&errs);
+	teardown();
+}
+
+/* --- the prompt cache: a reload decodes only what changed --- */
+
+static void
+test_prompt_cache(void)
+{
+	struct prompt_cache *cache = NULL;
+	struct conf *c1 = NULL, *c2 = NULL, *c3 = NULL, *plain = NULL;
+	int greeting;
+
+	setup(true);
+	write_file("ivrd.conf", good);
+	CHECK_INT(prompt_cache_new(&cache), 0);
+	CHECK_INT(load(&c1, "ivrd.conf", cache), 0);
+	conf_errors_free(&errs);
+	CHECK_INT(load(&c2, "ivrd.conf", cache), 0);
+	conf_errors_free(&errs);
+	CHECK_INT(load(&plain, "ivrd.conf", NULL), 0);
+	conf_errors_free(&errs);
+	if (c1 == NULL || c2 == NULL || plain == NULL)
+		goto out;
+	CHECK_INT(prompt_cache_count(cache), c1->nlangs * c1->nprompts);
+	for (size_t lang = 0; lang < c1->nlangs; lang++)
+		for (size_t id = 0; id < c1->nprompts; id++) {
+			const struct prompt *p = conf_prompt(c1, (int)lang, (int)id);
+			CHECK(p != NULL);
+			CHECK(conf_prompt(c2, (int)lang, (int)id) == p);
+			/* the cache, c1 and c2 */
+			CHECK_INT(prompt_refcount(p), 3);
+			/* without the cache, decoded again */
+			CHECK(conf_prompt(plain, (int)lang, (int)id) != p);
+		}
+
+	/* a changed file is decoded again; the old generation keeps its audio */
+	greeting = c1->menus[conf_menu_find(c1, "main")].greeting;
+	write_prompt("en", "main/greeting", 300);
+	CHECK_INT(load(&c3, "ivrd.conf", cache), 0);
+	conf_errors_free(&errs);
+	if (c3 == NULL)
+		goto out;
+	CHECK(conf_prompt(c3, 0, greeting) != conf_prompt(c1, 0, greeting));
+	CHECK_INT(prompt_duration_ms(conf_prompt(c3, 0, greeting)), 300);
+	CHECK_INT(prompt_duration_ms(conf_prompt(c1, 0, greeting)), 100);
+	CHECK(conf_prompt(c3, 1, greeting) == conf_prompt(c1, 1, greeting));
+	CHECK(conf_prompt(c3, 0, c3->menus[0].invalid) == conf_prompt(c1, 0, c1->menus[0].invalid));
+out:
+	conf_unref(c1);
+	conf_unref(c2);
+	conf_unref(c3);
+	conf_unref(plain);
+	prompt_cache_sweep(cache);
+	CHECK_INT(prompt_cache_count(cache), 0);
+	prompt_cache_free(cache);
+	teardown();
+}
+
+CHECK_MAIN(T(test_good), T(test_errors), T(test_types_and_ranges), T(test_syntax_error),
+	T(test_warnings), T(test_include), T(test_prompt_cache),
+	T(test_regress_no_ivrd_group_crash), T(test_regress_ivrd_without_sip),
+	T(test_regress_empty_options))

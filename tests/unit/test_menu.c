@@ -320,7 +320,7 @@ test_key_dept(void)
 	start();
 	menu_key(&ms, '2');
 	CHECK_STR(take(), "key menu=main key=2; "
-		"route menu=main dept=support reason=key 2 in menu main detail=path main; "
+		"route menu=main dept=support reason=key 2 in menu main detail=main; "
 		"timer 0; stop; route support: key 2 in menu main");
 	CHECK_INT(mk.routes, 1);
 	CHECK_INT(mk.route_dept, D_SUPPORT);
@@ -334,7 +334,7 @@ test_key_dept(void)
 	done(4000);
 	menu_key(&ms, '1');
 	CHECK_STR(take(), "key menu=sales key=1; "
-		"route menu=sales dept=sales reason=key 1 in menu sales detail=path main > sales; "
+		"route menu=sales dept=sales reason=key 1 in menu sales detail=main > sales; "
 		"timer 0; stop; route sales: key 1 in menu sales");
 }
 
@@ -345,7 +345,7 @@ test_operator(void)
 	start();
 	menu_key(&ms, '0');
 	CHECK_STR(take(), "key menu=main key=0; route menu=main dept=operator "
-		"reason=key 0 (operator) in menu main detail=path main; timer 0; stop; "
+		"reason=key 0 (operator) in menu main detail=main; timer 0; stop; "
 		"route operator: key 0 (operator) in menu main");
 
 	/* ... from any menu, including one that cannot be interrupted once it is waiting */
@@ -467,7 +467,7 @@ test_repeat(void)
 	menu_key(&ms, '5');
 	CHECK_STR(take(), "input.invalid menu=main key=5 detail=failure 3 of 3; "
 		"route menu=main dept=operator reason=3 invalid keys in menu main: fallback "
-		"detail=path main; timer 0; stop; "
+		"detail=main; timer 0; stop; "
 		"route operator: 3 invalid keys in menu main: fallback");
 
 	/* a menu's own "repeat" option */
@@ -496,7 +496,7 @@ test_invalid_to_dept(void)
 	menu_key(&ms, '9');
 	CHECK_STR(take(), "input.invalid menu=main key=9 detail=failure 3 of 3; "
 		"route menu=main dept=operator reason=3 invalid keys in menu main: fallback "
-		"detail=path main; timer 0; stop; "
+		"detail=main; timer 0; stop; "
 		"route operator: 3 invalid keys in menu main: fallback");
 	CHECK_INT(mk.routes, 1);
 	CHECK_INT(ms.state, MENU_IDLE);
@@ -533,7 +533,7 @@ test_invalid_to_menu(void)
 	menu_key(&ms, '5');
 	CHECK_STR(take(), "input.invalid menu=deep key=5 detail=failure 1 of 1; "
 		"route menu=deep dept=operator reason=1 invalid keys in menu deep: fallback "
-		"detail=path main > sales > deep; timer 0; stop; "
+		"detail=main > sales > deep; timer 0; stop; "
 		"route operator: 1 invalid keys in menu deep: fallback");
 }
 
@@ -555,7 +555,7 @@ test_timeouts(void)
 	menu_timeout(&ms);
 	CHECK_STR(take(), "input.timeout menu=main detail=timeout 2 of 2; "
 		"route menu=main dept=operator reason=2 timeouts in menu main: fallback "
-		"detail=path main; timer 0; stop; route operator: 2 timeouts in menu main: fallback");
+		"detail=main; timer 0; stop; route operator: 2 timeouts in menu main: fallback");
 	CHECK_INT(ms.state, MENU_IDLE);
 	menu_timeout(&ms);
 	CHECK_STR(take(), "");
@@ -690,7 +690,7 @@ test_barge_in(void)
 	/* a department key during a prompt: the prompt stops, the caller leaves */
 	menu_key(&ms, '1');
 	CHECK_STR(take(), "key menu=sales key=1; route menu=sales dept=sales "
-		"reason=key 1 in menu sales detail=path main > sales; timer 0; stop; "
+		"reason=key 1 in menu sales detail=main > sales; timer 0; stop; "
 		"route sales: key 1 in menu sales");
 }
 
@@ -779,9 +779,28 @@ test_keys_outside_table(void)
 	CHECK_INT(ms.failures, 2);
 }
 
+static void
+test_long_path(void)
+{
+	/* a caller going round in circles: the path is cut, never overrun */
+	start();
+	for (int i = 0; i < 100; i++) {
+		menu_key(&ms, '1');
+		menu_key(&ms, '*');
+	}
+	CHECK_INT(strlen(ms.path), MENU_PATH - 1);
+	CHECK(strncmp(ms.path, "main > sales > main > sales", 27) == 0);
+	CHECK_STR(menu_name(&ms), "main");
+	CHECK_INT(ms.depth, 0);
+	take();
+	menu_key(&ms, '2');
+	CHECK_INT(mk.routes, 1);
+	CHECK(strstr(take(), " detail=main > sales > main") != NULL);
+}
+
 CHECK_MAIN(T(test_before_enter), T(test_enter_greeting), T(test_timer_after_prompts),
 	T(test_key_submenu), T(test_key_dept), T(test_operator), T(test_back),
 	T(test_short_on_return), T(test_repeat), T(test_invalid_to_dept),
 	T(test_invalid_to_menu), T(test_timeouts), T(test_counters_independent),
 	T(test_counters_reset_on_enter), T(test_key_disarms_timer), T(test_barge_in),
-	T(test_no_barge_in), T(test_leave), T(test_keys_outside_table))
+	T(test_no_barge_in), T(test_leave), T(test_keys_outside_table), T(test_long_path))
