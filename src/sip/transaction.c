@@ -215,6 +215,11 @@ sip_tx_request_in(struct sip_stack *s, struct sip_msg *m)
 	if (tx->invite)
 		sip_respond(tx, 100, "Trying", NULL, NULL, NULL, NULL);
 	s->h->request(s->arg, tx, tx->req);
+	/* answered: absorbing retransmits for 32 s needs the response, not the request */
+	if (tx->state != TX_PROCEEDING && tx->req->osip != NULL) {
+		osip_message_free(tx->req->osip);
+		tx->req->osip = NULL;
+	}
 }
 
 int
