@@ -551,10 +551,11 @@ static void
 on_ok_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct call *c = arg;
+	int64_t now = clock_mono_ms();
 	(void)fd;
 	(void)what;
 
-	if (clock_mono_ms() >= c->ok_deadline) {
+	if (now >= c->ok_deadline) {
 		/* RFC 3261 13.3.1.4: no ACK within 64*T1 ends the session with a BYE */
 		c->mgr->stats.no_ack++;
 		log_msg(LOG_PRIO_WARNING, "call", c->call_id, "no ACK for 200 OK: ending the call");
@@ -567,7 +568,9 @@ on_ok_timer(evutil_socket_t fd, short what, void *arg)
 	sip_send(c->dlg.transport, (struct sockaddr *)&c->invite_src, c->invite_srclen,
 		c->ok_msg, c->ok_len);
 	c->ok_interval = c->ok_interval * 2 < SIP_T2 ? c->ok_interval * 2 : SIP_T2;
-	timer_set(c->ok_timer, c->ok_interval);
+	/* the BYE is due at 64*T1, not at the first retransmission after it */
+	timer_set(c->ok_timer, c->ok_deadline - now < c->ok_interval ?
+		(unsigned)(c->ok_deadline - now) : c->ok_interval);
 }
 
 static void

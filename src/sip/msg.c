@@ -16,6 +16,8 @@
 #include "sip_int.h"
 
 #define M(m) ((osip_message_t *)(m)->osip)
+/* Far above what echoing a 64 KB request can take. */
+#define RESPONSE_MAX (4 << 20)
 
 const char *
 sip_msg_method(const struct sip_msg *m)
@@ -161,24 +163,21 @@ tag_for(char *buf, size_t size, const struct sip_msg *req)
 	snprintf(buf, size, "%016" PRIx64, h);
 }
 
-int
-sip_build_response(char **out, size_t *len, const struct sip_msg *req, int code,
+/* Writes the response into buf; returns the length it takes, >= size when buf is short. */
+static size_t
+write_response(char *buf, size_t size, const struct sip_msg *req, int code,
 	const char *reason, const char *to_tag, const char *extra, const char *ctype,
 	const char *body, const char *server)
 {
 	osip_message_t *r = M(req);
-	size_t blen = body != NULL ? strlen(body) : 0;
-	size_t size = 4096 + blen + (extra != NULL ? strlen(extra) : 0);
+	osip_list_iterator_t it;
 	size_t off = 0;
-	char *buf, *s = NULL, tag[24];
-	int pos = 0, rc;
-	osip_via_t *via;
+	char *s = NULL;
+	int rc;
 
-	buf = malloc(size);
-	if (buf == NULL)
-		return ENOMEM;
 	str_appendf(buf, size, &off, "SIP/2.0 %d %s\r\n", code, reason);
-	while (osip_message_get_via(r, pos++, &via) >= 0 && via != NULL) {
+	for (osip_via_t *via = osip_list_get_first(&r->vias, &it); via != NULL;
+	     via = osip_list_get_next(&it)) {
 		rc = osip_via_to_str(via, &s);
 		append_hdr(buf, size, &off, "Via", rc, &s);
 	}
@@ -186,10 +185,6 @@ sip_build_response(char **out, size_t *len, const struct sip_msg *req, int code,
 	append_hdr(buf, size, &off, "From", rc, &s);
 	if (osip_to_to_str(r->to, &s) == 0 && s != NULL) {
 		/* RFC 3261 8.2.6.2: add our tag unless the request's To has one (or for 100) */
-		if (to_tag == NULL && code > 100 && sip_msg_to_tag(req) == NULL) {
-			tag_for(tag, sizeof(tag), req);
-			to_tag = tag;
-		}
 		if (to_tag != NULL && code > 100 && sip_msg_to_tag(req) == NULL)
 			str_appendf(buf, size, &off, "To: %s;tag=%s\r\n", s, to_tag);
 		else
@@ -207,12 +202,41 @@ sip_build_response(char **out, size_t *len, const struct sip_msg *req, int code,
 		str_appendf(buf, size, &off, "%s", extra);
 	if (ctype != NULL && body != NULL)
 		str_appendf(buf, size, &off, "Content-Type: %s\r\n", ctype);
-	str_appendf(buf, size, &off, "Content-Length: %zu\r\n\r\n", blen);
+	str_appendf(buf, size, &off, "Content-Length: %zu\r\n\r\n",
+		body != NULL ? strlen(body) : 0);
 	if (body != NULL)
 		str_appendf(buf, size, &off, "%s", body);
-	if (off >= size) {
+	return off;
+}
+
+int
+sip_build_response(char **out, size_t *len, const struct sip_msg *req, int code,
+	const char *reason, const char *to_tag, const char *extra, const char *ctype,
+	const char *body, const char *server)
+{
+	size_t size = 4096 + (body != NULL ? strlen(body) : 0) +
+		(extra != NULL ? strlen(extra) : 0);
+	size_t off;
+	char *buf, tag[24];
+
+	if (to_tag == NULL && code > 100 && sip_msg_to_tag(req) == NULL) {
+		tag_for(tag, sizeof(tag), req);
+		to_tag = tag;
+	}
+	/* Every Via goes back, and From and To as they came (RFC 3261 8.2.6.2): a request
+	 * that fills a datagram can take more than the first guess. A transaction whose
+	 * response could not be built would never end. */
+	for (;;) {
+		if ((buf = malloc(size)) == NULL)
+			return ENOMEM;
+		off = write_response(buf, size, req, code, reason, to_tag, extra, ctype, body,
+			server);
+		if (off < size)
+			break;
 		free(buf);
-		return EMSGSIZE;
+		if (size > RESPONSE_MAX / 4)
+			return EMSGSIZE;
+		size *= 4;
 	}
 	*out = buf;
 	*len = off;

@@ -84,15 +84,32 @@ server_free(struct sip_server_tx *tx)
 }
 
 static void
+server_arm(struct sip_server_tx *tx, unsigned ms)
+{
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+
+	evtimer_add(tx->timer, &tv);
+}
+
+/* The next retransmission, or the deadline (Timers H and F) when that comes first: 64*T1
+ * is not rounded up to the retransmission after it. */
+static unsigned
+next_wait(unsigned interval, int64_t deadline, int64_t now)
+{
+	return deadline - now < (int64_t)interval ? (unsigned)(deadline - now) : interval;
+}
+
+static void
 server_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct sip_server_tx *tx = arg;
-	struct timeval tv;
 	(void)fd;
 	(void)what;
 
 	if (tx->state == TX_COMPLETED && tx->invite && tx->code >= 300) {
-		if (clock_mono_ms() >= tx->deadline) {
+		int64_t now = clock_mono_ms();
+
+		if (now >= tx->deadline) {
 			/* Timer H: the caller never acknowledged our final response */
 			log_msg(LOG_PRIO_NOTICE, "sip", tx->req->call_id,
 				"no ACK for %d to INVITE", tx->code);
@@ -105,20 +122,10 @@ server_timer(evutil_socket_t fd, short what, void *arg)
 			tx->resp, tx->resplen);
 		tx->stack->stats.tx_retransmits++;
 		tx->interval = tx->interval * 2 < SIP_T2 ? tx->interval * 2 : SIP_T2;
-		tv.tv_sec = tx->interval / 1000;
-		tv.tv_usec = (tx->interval % 1000) * 1000;
-		evtimer_add(tx->timer, &tv);
+		server_arm(tx, next_wait(tx->interval, tx->deadline, now));
 		return;
 	}
 	server_free(tx);
-}
-
-static void
-server_arm(struct sip_server_tx *tx, unsigned ms)
-{
-	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-
-	evtimer_add(tx->timer, &tv);
 }
 
 static void
@@ -280,6 +287,8 @@ client_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct sip_client_tx *tx = arg;
 	struct timeval tv;
+	int64_t now = clock_mono_ms();
+	unsigned ms;
 	(void)fd;
 	(void)what;
 
@@ -287,7 +296,7 @@ client_timer(evutil_socket_t fd, short what, void *arg)
 		client_free(tx); /* Timer K ended */
 		return;
 	}
-	if (clock_mono_ms() >= tx->deadline) {
+	if (now >= tx->deadline) {
 		/* Timer F */
 		sip_client_cb cb = tx->cb;
 		tx->stack->stats.tx_timeouts++;
@@ -300,8 +309,9 @@ client_timer(evutil_socket_t fd, short what, void *arg)
 	sip_send(tx->transport, (struct sockaddr *)&tx->dst, tx->dstlen, tx->msg, tx->len);
 	tx->stack->stats.tx_retransmits++;
 	tx->interval = tx->interval * 2 < SIP_T2 ? tx->interval * 2 : SIP_T2; /* Timer E */
-	tv.tv_sec = tx->interval / 1000;
-	tv.tv_usec = (tx->interval % 1000) * 1000;
+	ms = next_wait(tx->interval, tx->deadline, now);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(tx->timer, &tv);
 }
 

@@ -209,13 +209,51 @@ missing_header(osip_message_t *om)
 	return NULL;
 }
 
+/* RFC 3261 18.3: over UDP the body is the rest of the datagram, or Content-Length bytes of
+ * it; bytes after those are ignored, fewer than those make the message bad. Returns NULL or
+ * what is wrong. */
+static const char *
+bad_length(const osip_message_t *om, const char *buf, size_t len)
+{
+	const char *v, *end;
+	size_t have = 0, want = 0;
+
+	if (om->content_length == NULL || (v = om->content_length->value) == NULL)
+		return NULL;
+	/* the body starts after the first empty line, CRLF or bare LF */
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (buf[i] != '\n')
+			continue;
+		if (buf[i + 1] == '\n') {
+			have = len - (i + 2);
+			break;
+		}
+		if (buf[i + 1] == '\r' && i + 2 < len && buf[i + 2] == '\n') {
+			have = len - (i + 3);
+			break;
+		}
+	}
+	for (end = v + strlen(v); end > v && (end[-1] == ' ' || end[-1] == '\t'); end--)
+		;
+	if (v == end)
+		return "Content-Length is not a number";
+	for (; v < end; v++) {
+		if (*v < '0' || *v > '9')
+			return "Content-Length is not a number";
+		want = want * 10 + (size_t)(*v - '0');
+		if (want > have)
+			return "Content-Length larger than the body";
+	}
+	return NULL;
+}
+
 void
 sip_stack_input(struct sip_stack *s, struct sip_transport *t, const char *buf, size_t len,
 	const struct sockaddr *src, socklen_t srclen)
 {
 	struct sip_msg *m;
 	osip_message_t *om = NULL;
-	const char *miss;
+	const char *miss, *bad;
 	char reason[96];
 	size_t i;
 
@@ -266,6 +304,14 @@ sip_stack_input(struct sip_stack *s, struct sip_transport *t, const char *buf, s
 		log_bad(s, m, "Call-ID longer than 254 characters");
 		if (MSG_IS_REQUEST(om) && strcmp(om->sip_method, "ACK") != 0)
 			reject(s, m, 400, "Bad Request (Call-ID too long)");
+		goto drop;
+	}
+
+	if ((bad = bad_length(om, buf, len)) != NULL) {
+		snprintf(reason, sizeof(reason), "Bad Request (%s)", bad);
+		log_bad(s, m, bad);
+		if (MSG_IS_REQUEST(om) && strcmp(om->sip_method, "ACK") != 0)
+			reject(s, m, 400, reason);
 		goto drop;
 	}
 

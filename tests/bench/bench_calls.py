@@ -72,26 +72,37 @@ def nfds(pid):
 
 
 class CpuMeter:
-    """CPU% of some processes between start() and stop(), by /proc utime+stime."""
+    """CPU% of some processes between start() and stop(), by /proc utime+stime. sample()
+    while they run: a process that has exited and been reaped counts until its last sample."""
 
     def __init__(self, **pids):
         self.pids = pids
 
     def start(self):
         self.t0 = time.monotonic()
-        self.c0 = {k: self._cpu(p) for k, p in self.pids.items()}
+        self.c0 = {k: self._cpu(p) or 0.0 for k, p in self.pids.items()}
+        self.last = dict(self.c0)
+        self.tlast = dict.fromkeys(self.pids, self.t0)
         return self
 
+    def sample(self):
+        for k, p in self.pids.items():
+            c = self._cpu(p)
+            if c is not None:
+                self.last[k] = c
+                self.tlast[k] = time.monotonic()
+
     def stop(self):
-        dt = time.monotonic() - self.t0
-        return {k: (self._cpu(p) - self.c0[k]) / dt * 100 for k, p in self.pids.items()}
+        self.sample()
+        return {k: (self.last[k] - self.c0[k]) / max(self.tlast[k] - self.t0, 1e-3) * 100
+                for k in self.pids}
 
     @staticmethod
     def _cpu(pid):
         try:
             return cpu_seconds(pid)
-        except (FileNotFoundError, ProcessLookupError):
-            return 0.0
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            return None
 
 
 # --- the daemon ---
@@ -216,12 +227,20 @@ def sipp_result(p):
     return (int(ok[-1]) if ok else 0), (int(bad[-1]) if bad else -1)
 
 
-def sipp_errors(errf, n=3):
+def sipp_errors(errf, n=4):
+    """SIPp's error file, summarised: each kind of error (numbers and Call-IDs blanked)
+    with its count, most frequent first."""
     if not os.path.exists(errf):
         return ""
     with open(errf, errors="replace") as f:
-        lines = [ln.strip() for ln in f if ln.strip() and not ln.startswith(("-", " "))]
-    return "; ".join(lines[:n])
+        text = f.read()
+    kinds = {}
+    # entries start with "YYYY-MM-DD\tHH:MM:SS.us\tEPOCH: "
+    for entry in re.split(r"\d{4}-\d\d-\d\d\s+[\d:.]+\s+[\d.]+: ", text)[1:]:
+        key = re.sub(r"Call-Id: \S+", "Call-Id: *", entry.strip().splitlines()[0])[:140]
+        kinds[key] = kinds.get(key, 0) + 1
+    top = sorted(kinds.items(), key=lambda kv: -kv[1])[:n]
+    return "; ".join(f"{c}x {k}" for k, c in top)
 
 
 # --- tshark ---
@@ -314,6 +333,7 @@ def phase_setup(work, rates):
             meter = CpuMeter(ivrd=d.proc.pid, sipp=p.pid).start()
             peak_rss = idle
             while p.poll() is None:
+                meter.sample()
                 peak_rss = max(peak_rss, rss_kb(d.proc.pid))
                 time.sleep(0.2)
             cpu = meter.stop()
@@ -331,7 +351,8 @@ def phase_setup(work, rates):
                 lat = latencies(cap, d.sip_port)
             print(f"   {rate:5d} cps asked, {achieved:6.0f} cps achieved: {ok} ok, {failed} "
                   f"failed (sipp exit {p.returncode}); ivrd CPU {cpu['ivrd']:5.1f}%, "
-                  f"sipp CPU {cpu['sipp']:5.1f}%; {elapsed:.1f} s; ivrd call.end {ends}")
+                  f"sipp CPU {cpu['sipp']:5.1f}%; {elapsed:.1f} s; peak RSS {peak_rss} KB; "
+                  f"ivrd call.end {ends}")
             if lat:
                 print(f"         {lat}")
             if failed:
@@ -402,7 +423,7 @@ def phase_concurrency(work, levels):
             print(f"   {level} calls: skipped (time limit)")
             break
         d = BenchIvrd(work, f"hold-{level}", greeting_ms=int((hold + 30) * 1000),
-                      timeout_s=120).start()
+                      timeout_s=60).start()
         try:
             base_fds = nfds(d.proc.pid)
             idle = rss_kb(d.proc.pid)
@@ -427,6 +448,7 @@ def phase_concurrency(work, levels):
             if rest > 0:
                 time.sleep(rest)
             cpu = meter.stop()
+            still = nfds(d.proc.pid) - base_fds
             loaded = rss_kb(d.proc.pid)
             # reload under load
             size = d.log_size()
@@ -451,7 +473,8 @@ def phase_concurrency(work, levels):
                  "min": deltas[0] if deltas else float("nan"),
                  "reload_ms": reload_ms, "reload_wall": reload_wall, "held_after": held_after}
             results.append(r)
-            print(f"   {level:6d} asked: {held} held after {up:.1f} s; ivrd CPU {cpu['ivrd']:5.1f}% "
+            print(f"   {level:6d} asked: {held} held after {up:.1f} s, {still} at the end of "
+                  f"the window; ivrd CPU {cpu['ivrd']:5.1f}% "
                   f"(sipp {cpu['sipp']:5.1f}%); RSS idle {idle} KB, loaded {loaded} KB = "
                   f"{per_call:.1f} KB/call; after the calls {after} KB")
             print(f"          RTP, {nstreams} streams, {r['packets']} packets: delta mean "

@@ -344,11 +344,16 @@ def test_methods_ivrd_does_not_serve():
         assert allow_list(r) == ALLOW, r.hdr("allow")
         # RFC 3261 12.2.2: in-dialog requests for a dialog that does not exist
         for method in ("BYE", "NOTIFY", "INVITE"):
-            r = cl.ask(method, to_tag=token(), headers=["Event: refer"] if method == "NOTIFY"
-                       else (), body=sdp_offer(4000) if method == "INVITE" else None)
+            call_id = token() + "@raw"
+            text = cl.request(method, call_id=call_id, to_tag=token(),
+                              headers=["Event: refer"] if method == "NOTIFY" else (),
+                              body=sdp_offer(4000) if method == "INVITE" else None)
+            cl.send(text)
+            r = cl.response(call_id, method)
             assert r.code == 481, (method, r)
+            assert_echoed(r, text)
             if method == "INVITE":
-                pass  # the client would ACK the 481; the transaction times out otherwise
+                cl.ack_error(text, r)
         # out of dialog (no To tag), BYE and NOTIFY cannot belong to anything either
         for method in ("BYE", "NOTIFY"):
             assert cl.ask(method).code == 481, method
@@ -441,6 +446,47 @@ def test_invite_offers_ivrd_cannot_take():
         cl.close()
 
 
+def test_content_length_and_long_headers():
+    """RFC 3261 18.3 (Content-Length over UDP) and 8.2.6.2 (every Via echoed)."""
+    with Ivrd("sip-length").start() as d:
+        cl = Client(d)
+
+        def ask_raw(edit, body=""):
+            call_id = token() + "@raw"
+            text = edit(cl.request("OPTIONS", call_id=call_id)) + body
+            cl.send(text)
+            return text, cl.response(call_id, "OPTIONS")
+
+        def length(v):
+            return lambda t: t.replace("Content-Length: 0", f"Content-Length: {v}")
+
+        # a body shorter than Content-Length: 400, whatever the form of the header
+        for v, body in (("10", "abc"), ("99999999999999999999", "abc"), ("1", "")):
+            _, r = ask_raw(length(v), body)
+            assert r.code == 400 and "Content-Length" in r.reason, (v, r)
+        _, r = ask_raw(lambda t: t.replace("Content-Length: 0", "l: 4"), "abc")
+        assert r.code == 400, r
+        for v in ("-5", "x", "3 4"):
+            _, r = ask_raw(length(v), "abc")
+            assert r.code == 400 and "not a number" in r.reason, (v, r)
+        # bytes after the body are ignored; without the header the body is the rest
+        assert ask_raw(length("2"), "abcde")[1].code == 200
+        assert ask_raw(lambda t: t.replace("Content-Length: 0\r\n", ""), "abc")[1].code == 200
+        assert ask_raw(length("3 "), "abc")[1].code == 200
+        # 300 proxies' Vias come back, all of them, in order
+        vias = "".join(f"Via: SIP/2.0/UDP 10.0.{i // 250}.{i % 250 + 1}:5060;"
+                       f"branch=z9hG4bKproxy{i:04d}\r\n" for i in range(300))
+        text, r = ask_raw(lambda t: t.replace("Via:", vias + "Via:", 1))
+        assert r.code == 200, r
+        assert len(r.hdrs("via")) == 301, len(r.hdrs("via"))
+        assert_echoed(r, text)
+        # an 8 KB display name is echoed too
+        text, r = ask_raw(lambda t: t.replace('From: "raw"', 'From: "' + "x" * 8000 + '"'))
+        assert r.code == 200 and "x" * 8000 in r.hdr("from"), r
+        assert_echoed(r, text)
+        cl.close()
+
+
 # --- a call from the raw client ---
 
 def test_invite_retransmits_and_2xx_until_ack():
@@ -475,8 +521,8 @@ def test_invite_retransmits_and_2xx_until_ack():
                             1.5 + 0.4)
         times = [t - t_first for t, _ in copies]
         assert len(copies) >= 2, times
-        assert 0.35 <= times[0] <= 0.8, times
-        assert 0.8 <= times[1] - times[0] <= 1.3, times
+        assert 0.3 <= times[0] <= 1.0, times
+        assert 0.7 <= times[1] - times[0] <= 1.6, times
         for _, m in copies:
             assert m.tag("to") == call.to_tag and m.body == first.body, m
         assert [r["event"] for r in d.rows()].count("call.start") == 1, d.rows()
@@ -520,12 +566,13 @@ def test_no_ack_ends_call_after_64_t1():
         t0 = time.monotonic()
         bye = cl.expect(lambda m: m.method == "BYE", 40, "BYE after no ACK")
         waited = time.monotonic() - t0
-        assert 31 <= waited <= 34, waited
+        # at 64*T1, not at the retransmission that would follow it (35.5 s)
+        assert 31.5 <= waited <= 33, waited
         assert bye.hdr("call-id") == call.call_id, bye
         assert bye.tag("from") == call.to_tag and bye.tag("to") == call.from_tag, bye.headers
-        # the 200 went out 7 times more, at 0.5, 1.5, 3.5, 7.5, 11.5, 15.5... (T2 = 4 s)
+        # the 200 went out 10 times more: at 0.5, 1.5, 3.5, 7.5, then every T2 (4 s) to 31.5
         copies = [m for m in cl.queue if m.code == 200 and m.hdr("call-id") == call.call_id]
-        assert 9 <= len(copies) <= 12, len(copies)
+        assert 9 <= len(copies) <= 10, len(copies)
         cl.reply(bye, 200, "OK")
         end = d.wait_event("call.end", call_id=call.call_id)
         assert "no ACK" in (end["reason"] or ""), end
@@ -720,7 +767,8 @@ def test_garbage_storm_during_call():
 
 if __name__ == "__main__":
     run([test_options_out_of_dialog, test_methods_ivrd_does_not_serve,
-         test_malformed_requests_are_refused, test_invite_offers_ivrd_cannot_take,
+         test_malformed_requests_are_refused, test_content_length_and_long_headers,
+         test_invite_offers_ivrd_cannot_take,
          test_invite_retransmits_and_2xx_until_ack, test_reinvite_keeps_menu_place,
          test_video_offer_gets_one_line_per_stream, test_garbage_storm_during_call,
          test_no_ack_ends_call_after_64_t1])

@@ -517,8 +517,8 @@ check_lines(const char *name, const char *text, const char *const *want, size_t 
 		p = eol + 2;
 	}
 	if (i < nwant || *p != '\0') {
-		fprintf(stderr, "%s: answer has %s lines than the %zu wanted (rest: \"%s\")\n", name,
-			i < nwant ? "fewer" : "more", nwant, p);
+		fprintf(stderr, "%s: answer has %s lines than the %zu wanted (rest: \"%s\")\n",
+			name, i < nwant ? "fewer" : "more", nwant, p);
 		check_failed = 1;
 	}
 }
@@ -638,6 +638,8 @@ test_answer_streams_limits(void)
 	static const char media15[] = "applicationxxxx";
 	static const char proto31[] = "UDP/TLS/RTP/SAVPF/XXXXXXXXXXXXX";
 	static const char fmt31[] = "webrtc-datachannel-xxxxxxxxxxxx";
+	/* the longest IP literal there is */
+	static const char ip6[] = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255";
 	struct sdp_media m;
 	char err[256], buf[SDP_ANSWER_MAX], small[SDP_ANSWER_MAX];
 	int n;
@@ -648,16 +650,12 @@ test_answer_streams_limits(void)
 		sizeof(err)), 0);
 	CHECK_INT(m.nstreams, SDP_MAX_STREAMS);
 	CHECK_INT(m.chosen, SDP_MAX_STREAMS - 1);
-	n = sdp_write_answer(buf, sizeof(buf), &m, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
-		65535, UINT64_MAX, UINT64_MAX);
+	n = sdp_write_answer(buf, sizeof(buf), &m, ip6, 65535, UINT64_MAX, UINT64_MAX);
 	CHECK(n > 0 && n < SDP_ANSWER_MAX);
 	/* and a buffer one byte short of it is refused, not overrun */
-	CHECK_INT(sdp_write_answer(small, (size_t)n, &m,
-		"ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255", 65535, UINT64_MAX, UINT64_MAX), -1);
-	CHECK(sdp_write_answer(buf, sizeof(buf), &m, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
-		65535, UINT64_MAX, 2) > 0);
-	check_answer(buf, &m, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255", "IP6", 65535,
-		"inactive");
+	CHECK_INT(sdp_write_answer(small, (size_t)n, &m, ip6, 65535, UINT64_MAX, UINT64_MAX), -1);
+	CHECK(sdp_write_answer(buf, sizeof(buf), &m, ip6, 65535, UINT64_MAX, 2) > 0);
+	check_answer(buf, &m, ip6, "IP6", 65535, "inactive");
 
 	/* one stream more than we can mirror */
 	CHECK_INT(negotiate_streams(&m, SDP_MAX_STREAMS + 1, "video", "RTP/AVP", "96", err,
