@@ -14,34 +14,31 @@ logs=()
 failed_builds=0
 
 [ -f "$asan/build.ninja" ] || meson setup "$asan" -Db_sanitize=address,undefined -Db_lundef=false
-rm -f "$asan/meson-logs/testlog.json"
+rm -f "$asan"/meson-logs/testlog*.json
 if meson compile -C "$asan"; then
   meson test -C "$asan" --print-errorlogs --num-processes "$(nproc)"
-  logs+=("$asan/meson-logs/testlog.json")
+  logs+=("$asan/meson-logs")
 else
   failed_builds=$((failed_builds + 1))
 fi
 
 [ -f "$vg/build.ninja" ] || meson setup "$vg" --buildtype=debug
-rm -f "$vg/meson-logs/testlog.json"
+rm -f "$vg"/meson-logs/testlog*.json
 if meson compile -C "$vg"; then
-  meson test -C "$vg" --suite unit --print-errorlogs --timeout-multiplier 10 --logbase testlog \
+  meson test -C "$vg" --suite unit --print-errorlogs --timeout-multiplier 10 \
     --wrapper "valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect"
-  logs+=("$vg/meson-logs/testlog.json")
+  logs+=("$vg/meson-logs")
 else
   failed_builds=$((failed_builds + 1))
 fi
 
 python3 - "$failed_builds" "${logs[@]}" <<'PY'
-import json, sys
+import glob, json, sys
 passed, failed = 0, int(sys.argv[1])
-for path in sys.argv[2:]:
-    try:
-        lines = open(path).read().splitlines()
-    except OSError:
-        failed += 1
-        continue
-    if not lines:
+for logdir in sys.argv[2:]:
+    # meson names the log after a --wrapper too (testlog-valgrind.json)
+    lines = [l for f in glob.glob(logdir + "/testlog*.json") for l in open(f).read().splitlines()]
+    if not lines:  # the run ended before writing a result: count it against us
         failed += 1
     for line in lines:
         r = json.loads(line).get("result")

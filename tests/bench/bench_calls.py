@@ -366,6 +366,13 @@ def phase_setup(work, rates):
                 print(f"   ivrd died: {d.tail()}")
                 break
             time.sleep(1)
+        if left() > 120:
+            # transactions stay 32 s after their final response (RFC 3261 Timer J, RFC 6026
+            # Timer L): memory held after the calls is theirs until then, a leak if after
+            before = rss_kb(d.proc.pid)
+            time.sleep(35)
+            print(f"   RSS: idle {idle} KB, at the end of the last step {before} KB, 35 s later "
+                  f"{rss_kb(d.proc.pid)} KB (transaction state expired)")
     finally:
         rc = d.stop()
     if best:
