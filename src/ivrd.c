@@ -14,22 +14,12 @@
 
 #include "ivr/call.h"
 #include "ivr/conf.h"
+#include "ivr/daemon.h"
 #include "ivr/journal.h"
 #include "ivr/log.h"
 #include "ivr/prompt.h"
 #include "ivr/rtp_session.h"
 #include "ivr/util.h"
-
-struct daemon {
-	struct event_base *base;
-	const char *conf_path;
-	struct conf *conf;
-	struct prompt_cache *cache;
-	struct journal *journal;
-	struct rtp_pacer *pacer;
-	struct call_mgr *calls;
-	uint64_t generation;
-};
 
 static void
 usage(FILE *f)
@@ -51,52 +41,16 @@ print_problems(const struct conf_errors *e, const char *prefix)
 		log_msg(LOG_PRIO_WARNING, prefix, NULL, "warning: %s", e->warnings[i]);
 }
 
-static int
-load(struct daemon *d, struct conf **cp)
-{
-	struct conf_errors e;
-	int rc = conf_load(cp, &e, d->conf_path, d->cache, d->generation + 1);
-
-	print_problems(&e, "config");
-	if (rc == EINVAL)
-		log_err("config", "%s: %zu error%s; configuration refused", d->conf_path,
-			e.nerrors, e.nerrors == 1 ? "" : "s");
-	else if (rc != 0)
-		log_err("config", "%s: %s", d->conf_path, strerror(rc));
-	conf_errors_free(&e);
-	if (rc == 0)
-		d->generation++;
-	return rc;
-}
-
 static void
 on_reload(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
-	struct conf *c;
-	int64_t t0 = clock_mono_us();
+	struct conf_errors e;
 	(void)sig;
 	(void)what;
 
-	log_notice("config", "reloading %s", d->conf_path);
-	if (load(d, &c) != 0) {
-		log_notice("config", "generation %llu keeps serving",
-			(unsigned long long)d->conf->generation);
-		return;
-	}
-	if (c->nlisten != d->conf->nlisten ||
-	    memcmp(c->listen, d->conf->listen, c->nlisten * sizeof(*c->listen)) != 0)
-		log_warn("config", "sip.listen changed: takes effect at the next restart");
-	if (strcmp(c->rtp_address, d->conf->rtp_address) != 0)
-		log_warn("config", "rtp.address changed: takes effect at the next restart");
-	rtp_pacer_set_ports(d->pacer, c->rtp_port_min, c->rtp_port_max);
-	call_mgr_set_conf(d->calls, c);
-	log_notice("config", "generation %llu -> %llu in %.1f ms",
-		(unsigned long long)d->conf->generation, (unsigned long long)c->generation,
-		(double)(clock_mono_us() - t0) / 1000.0);
-	conf_unref(d->conf);
-	d->conf = c;
-	prompt_cache_sweep(d->cache);
+	daemon_reload(d, &e, "SIGHUP");
+	conf_errors_free(&e);
 }
 
 static void
@@ -182,8 +136,20 @@ main(int argc, char **argv)
 		log_err("ivrd", "out of memory");
 		return 1;
 	}
-	if (load(&d, &d.conf) != 0)
-		goto out;
+	{
+		struct conf_errors e;
+		int lrc = conf_load(&d.conf, &e, d.conf_path, d.cache, 1);
+		print_problems(&e, "config");
+		if (lrc == EINVAL)
+			log_err("config", "%s: %zu error%s; configuration refused", d.conf_path,
+				e.nerrors, e.nerrors == 1 ? "" : "s");
+		else if (lrc != 0)
+			log_err("config", "%s: %s", d.conf_path, strerror(lrc));
+		conf_errors_free(&e);
+		if (lrc != 0)
+			goto out;
+		d.generation = 1;
+	}
 	if (check) {
 		printf("%s: configuration OK: %zu menus, %zu departments, %zu numbers, "
 		       "%zu prompts in %zu language%s\n",
@@ -210,7 +176,7 @@ main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	if ((rc = call_mgr_new(&d.calls, d.base, d.conf, d.journal, d.pacer)) != 0) {
+	if ((rc = call_mgr_new(&d.calls, d.base, d.conf, d.journal, d.pacer, NULL)) != 0) {
 		rc = 1;
 		goto out;
 	}
@@ -223,6 +189,8 @@ main(int argc, char **argv)
 			rc = 1;
 			goto out;
 		}
+	d.started_wall_ms = clock_wall_ms();
+	d.started_mono_ms = clock_mono_ms();
 	log_notice("ivrd", "ready: ivrd %s, configuration generation %llu, journal %s",
 		IVRD_VERSION, (unsigned long long)d.conf->generation, path);
 	event_base_dispatch(d.base);

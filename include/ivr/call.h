@@ -3,6 +3,7 @@
 #ifndef IVR_CALL_H
 #define IVR_CALL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,7 +12,15 @@ struct conf;
 struct journal;
 struct sip_stack;
 struct rtp_pacer;
+struct metrics;
 struct call_mgr;
+
+/* An operator's override of a department's hours (ivrctl dept NAME open|close|auto). */
+enum dept_override {
+	DEPT_AUTO,   /* the configured hours decide */
+	DEPT_OPEN,
+	DEPT_CLOSED,
+};
 
 struct call_stats {
 	uint64_t total, answered, rejected, cancelled, transfers, transfers_ok, transfers_failed;
@@ -19,14 +28,27 @@ struct call_stats {
 	size_t active;
 };
 
-/* conf: a reference is taken; new calls start on it. */
+/* conf: a reference is taken; new calls start on it. metrics may be NULL. */
 int call_mgr_new(struct call_mgr **mp, struct event_base *base, struct conf *conf,
-	struct journal *j, struct rtp_pacer *pacer);
+	struct journal *j, struct rtp_pacer *pacer, struct metrics *metrics);
 /* The SIP stack the manager answers (made by call_mgr_new, listening on conf's addresses). */
 struct sip_stack *call_mgr_sip(struct call_mgr *m);
 /* Calls from now on start on conf; calls in progress keep theirs. */
 void call_mgr_set_conf(struct call_mgr *m, struct conf *conf);
 void call_mgr_stats(const struct call_mgr *m, struct call_stats *st);
+/* Visits every active call: where it is ("menu main", "transfer", "ringing" ...) and the
+ * generation it runs on. */
+void call_mgr_foreach(const struct call_mgr *m,
+	void (*fn)(void *arg, const char *where, uint64_t generation), void *arg);
+/* Overrides are kept by department name across reloads; journaled. EINVAL for an unknown
+ * department in the current configuration. */
+int call_mgr_dept_override(struct call_mgr *m, const char *dept, enum dept_override o,
+	const char *who);
+enum dept_override call_mgr_dept_state(const struct call_mgr *m, const char *dept);
+/* Whether a department takes calls now: its override, else its hours. */
+bool call_mgr_dept_open(const struct call_mgr *m, const struct conf *c, int dept);
+/* While draining, new calls get 503 with Retry-After; calls in progress go on. */
+void call_mgr_drain(struct call_mgr *m, bool on);
 /* Ends every call (BYE to the answered ones), journaled with reason. */
 void call_mgr_end_all(struct call_mgr *m, const char *reason);
 void call_mgr_free(struct call_mgr *m);

@@ -1,5 +1,6 @@
 /* A call, from INVITE to its end: answer, menus, routing, transfer, journal. */
 #include <errno.h>
+#include <stdint.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "ivr/journal.h"
 #include "ivr/log.h"
 #include "ivr/menu.h"
+#include "ivr/metrics.h"
 #include "ivr/rtp_session.h"
 #include "ivr/sdp.h"
 #include "ivr/sip.h"
@@ -44,7 +46,10 @@ struct call_mgr {
 	struct rtp_pacer *pacer;
 	struct sip_stack *sip;
 	struct hmap *calls;
+	struct hmap *overrides; /* department name -> (enum dept_override) */
+	struct metrics *metrics;
 	struct call_stats stats;
+	bool draining;
 };
 
 struct call {
@@ -105,9 +110,41 @@ set_state(struct call *c, enum call_state s)
 	c->state = s;
 }
 
+/* Every journaled event also counts, under the same dotted name space as status. */
+static void
+count(struct call_mgr *m, const struct journal_event *ev)
+{
+	char labels[160];
+
+	if (m->metrics == NULL)
+		return;
+	if (strcmp(ev->event, JEV_MENU_ENTER) == 0 || strcmp(ev->event, JEV_INVALID) == 0 ||
+	    strcmp(ev->event, JEV_TIMEOUT) == 0 || strcmp(ev->event, JEV_DROP) == 0) {
+		static const char *const names[][2] = {
+			{JEV_MENU_ENTER, "menu.enter"}, {JEV_INVALID, "menu.invalid"},
+			{JEV_TIMEOUT, "menu.timeout"}, {JEV_DROP, "menu.drop"},
+		};
+		snprintf(labels, sizeof(labels), "node=%s", ev->menu != NULL ? ev->menu : "none");
+		for (size_t i = 0; i < ARRAY_LEN(names); i++)
+			if (strcmp(ev->event, names[i][0]) == 0)
+				metrics_add(m->metrics, names[i][1], labels, 1);
+	} else if (strcmp(ev->event, JEV_TRANSFER_RESULT) == 0) {
+		snprintf(labels, sizeof(labels), "dept=%s,result=%s", ev->dept, ev->result);
+		metrics_add(m->metrics, "transfer.result", labels, 1);
+	} else if (strcmp(ev->event, JEV_ROUTE) == 0) {
+		snprintf(labels, sizeof(labels), "dept=%s,result=%s", ev->dept,
+			ev->result != NULL ? ev->result : "routed");
+		metrics_add(m->metrics, "route.decision", labels, 1);
+	} else if (strcmp(ev->event, JEV_CALL_END) == 0) {
+		snprintf(labels, sizeof(labels), "result=%s", ev->result);
+		metrics_add(m->metrics, "call.end", labels, 1);
+	}
+}
+
 static void
 record(struct call *c, struct journal_event *ev)
 {
+	count(c->mgr, ev);
 	ev->call_id = c->call_id;
 	if (ev->duration_ms == 0 && ev->event != NULL && strcmp(ev->event, JEV_CALL_END) != 0 &&
 	    strcmp(ev->event, JEV_DROP) != 0)
@@ -339,12 +376,15 @@ route_dept(struct call *c, int dept, const char *reason)
 		return;
 	}
 	c->dept = dept;
-	if (!hours_open(d->hours, d->tz, time(NULL))) {
+	if (!call_mgr_dept_open(c->mgr, c->conf, dept)) {
 		struct journal_event ev = {
 			.event = JEV_ROUTE, .menu = c->last_menu, .dept = d->name,
 			.result = "closed", .reason = reason,
 		};
-		snprintf(why, sizeof(why), "closed (hours in %s)", d->timezone);
+		if (call_mgr_dept_state(c->mgr, d->name) == DEPT_CLOSED)
+			snprintf(why, sizeof(why), "closed by an operator");
+		else
+			snprintf(why, sizeof(why), "closed (hours in %s)", d->timezone);
 		ev.detail = why;
 		record(c, &ev);
 		log_msg(LOG_PRIO_INFO, "call", c->call_id, "%s is closed: %s", d->name, reason);
@@ -520,6 +560,7 @@ call_end(struct call *c, const char *result, const char *reason)
 	}
 	hmap_del(c->mgr->calls, c->call_id);
 	c->mgr->stats.active--;
+	metrics_set(c->mgr->metrics, "call.active", NULL, (int64_t)c->mgr->stats.active);
 	/* freed from the loop, after whatever handler is running now returns */
 	event_active(c->free_ev, 0, 0);
 }
@@ -657,6 +698,10 @@ new_call(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req
 	int rc;
 
 	m->stats.total++;
+	if (m->draining) {
+		reject(tx, 503, "Service Unavailable", "Retry-After: 30\r\n");
+		goto rejected;
+	}
 	if (require != NULL) {
 		/* RFC 3261 8.2.2.3: we support no extension a caller could require */
 		snprintf(warn, sizeof(warn), "Unsupported: %s\r\n", require);
@@ -731,6 +776,8 @@ new_call(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req
 	c->lang = num != NULL ? num->lang : 0;
 	menu_init(&c->menu, conf, &menu_ops, c);
 	m->stats.active++;
+	metrics_set(m->metrics, "call.active", NULL, (int64_t)m->stats.active);
+	metrics_add(m->metrics, "call.total", NULL, 1);
 	{
 		char detail[64];
 		struct journal_event ev = {
@@ -753,6 +800,7 @@ new_call(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req
 	return;
 rejected:
 	m->stats.rejected++;
+	metrics_add(m->metrics, "call.rejected", NULL, 1);
 	if (c != NULL) {
 		if (c->free_ev != NULL)
 			event_free(c->free_ev);
@@ -1000,7 +1048,7 @@ static const struct sip_handlers sip_handlers = {
 
 int
 call_mgr_new(struct call_mgr **mp, struct event_base *base, struct conf *conf,
-	struct journal *j, struct rtp_pacer *pacer)
+	struct journal *j, struct rtp_pacer *pacer, struct metrics *metrics)
 {
 	struct call_mgr *m = calloc(1, sizeof(*m));
 	int rc;
@@ -1010,8 +1058,9 @@ call_mgr_new(struct call_mgr **mp, struct event_base *base, struct conf *conf,
 	m->base = base;
 	m->journal = j;
 	m->pacer = pacer;
+	m->metrics = metrics;
 	m->conf = conf_ref(conf);
-	if ((rc = hmap_new(&m->calls)) != 0)
+	if ((rc = hmap_new(&m->calls)) != 0 || (rc = hmap_new(&m->overrides)) != 0)
 		goto fail;
 	if ((rc = sip_stack_new(&m->sip, base, &sip_handlers, m, conf->user_agent)) != 0)
 		goto fail;
@@ -1048,6 +1097,87 @@ void
 call_mgr_stats(const struct call_mgr *m, struct call_stats *st)
 {
 	*st = m->stats;
+}
+
+struct visit {
+	void (*fn)(void *arg, const char *where, uint64_t generation);
+	void *arg;
+};
+
+static void
+visit_call(void *arg, const char *key, void *value)
+{
+	struct visit *v = arg;
+	struct call *c = value;
+	char where[80];
+	(void)key;
+
+	if (c->state == CALL_MENU && menu_name(&c->menu) != NULL)
+		snprintf(where, sizeof(where), "menu %s", menu_name(&c->menu));
+	else
+		snprintf(where, sizeof(where), "%s", state_names[c->state]);
+	v->fn(v->arg, where, c->conf->generation);
+}
+
+void
+call_mgr_foreach(const struct call_mgr *m,
+	void (*fn)(void *arg, const char *where, uint64_t generation), void *arg)
+{
+	struct visit v = {fn, arg};
+
+	hmap_foreach(m->calls, visit_call, &v);
+}
+
+static const char *const override_names[] = {"auto", "open", "closed"};
+
+int
+call_mgr_dept_override(struct call_mgr *m, const char *dept, enum dept_override o,
+	const char *who)
+{
+	enum dept_override old = call_mgr_dept_state(m, dept);
+	struct journal_event ev = {
+		.event = "dept.override", .dept = dept, .result = override_names[o], .reason = who,
+		.duration_ms = -1,
+	};
+	char detail[32];
+
+	if (conf_dept_find(m->conf, dept) < 0)
+		return EINVAL;
+	hmap_del(m->overrides, dept);
+	if (o != DEPT_AUTO && hmap_put(m->overrides, dept, (void *)(intptr_t)o) != 0)
+		return ENOMEM;
+	snprintf(detail, sizeof(detail), "%s -> %s", override_names[old], override_names[o]);
+	ev.detail = detail;
+	journal_append(m->journal, &ev);
+	log_notice("dept", "%s: %s (%s)", dept, detail, who != NULL ? who : "operator");
+	return 0;
+}
+
+enum dept_override
+call_mgr_dept_state(const struct call_mgr *m, const char *dept)
+{
+	return (enum dept_override)(intptr_t)hmap_get(m->overrides, dept);
+}
+
+bool
+call_mgr_dept_open(const struct call_mgr *m, const struct conf *c, int dept)
+{
+	const struct conf_dept *d = &c->depts[dept];
+
+	switch (call_mgr_dept_state(m, d->name)) {
+	case DEPT_OPEN:
+		return true;
+	case DEPT_CLOSED:
+		return false;
+	default:
+		return hours_open(d->hours, d->tz, time(NULL));
+	}
+}
+
+void
+call_mgr_drain(struct call_mgr *m, bool on)
+{
+	m->draining = on;
 }
 
 static void
@@ -1093,6 +1223,7 @@ call_mgr_free(struct call_mgr *m)
 	event_base_loop(m->base, EVLOOP_NONBLOCK);
 	sip_stack_free(m->sip);
 	hmap_free(m->calls);
+	hmap_free(m->overrides);
 	conf_unref(m->conf);
 	free(m);
 }

@@ -526,7 +526,7 @@ def main():
     ap.add_argument("--calls", type=int, default=0,
                     help="calls per rate step (default: --step-seconds worth)")
     ap.add_argument("--step-seconds", type=int, default=5)
-    ap.add_argument("--concurrent", default="1000,5000,10000",
+    ap.add_argument("--concurrent", default="1000,3000,5000,10000",
                     help="concurrency levels (comma-separated)")
     ap.add_argument("--ramp", type=int, default=500, help="calls/s while ramping up")
     ap.add_argument("--hold", type=float, default=12,
@@ -556,7 +556,12 @@ def main():
     elif setup:
         print("   call setup: no rate without failed calls")
     if conc:
-        best = max(conc, key=lambda r: r["held"])
+        print("   calls asked  held  ivrd CPU%  KB/call  RTP mean/p99/max ms   sipp ok/failed")
+        for r in conc:
+            print(f"   {r['level']:10d} {r['held']:5d} {r['cpu']:9.1f} {r['per_call']:8.1f}  "
+                  f"{r['mean']:6.2f}/{r['p99']:6.2f}/{r['max']:6.2f}   {r['ok']}/{r['failed']}")
+        good = [r for r in conc if r["failed"] == 0 and r["held"] >= r["level"] * 0.99]
+        best = good[-1] if good else max(conc, key=lambda r: r["held"])
         print(f"   concurrency: {best['held']} calls with prompts streaming, ivrd CPU "
               f"{best['cpu']:.1f}%, {best['per_call']:.1f} KB/call, RTP delta mean "
               f"{best['mean']:.2f} / p99 {best['p99']:.2f} / max {best['max']:.2f} ms "

@@ -1,0 +1,77 @@
+/* Reload: a whole new generation is loaded and proven good before one pointer changes. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ivr/call.h"
+#include "ivr/daemon.h"
+#include "ivr/journal.h"
+#include "ivr/log.h"
+#include "ivr/metrics.h"
+#include "ivr/prompt.h"
+#include "ivr/rtp_session.h"
+#include "ivr/util.h"
+
+static void
+journal_reload(struct daemon *d, uint64_t gen, const char *result, const struct conf_errors *e,
+	const char *who, int64_t us)
+{
+	char detail[2048];
+	size_t off = 0;
+	struct journal_event ev = {
+		.event = "config.reload", .result = result, .reason = who,
+		.generation = (int64_t)gen, .duration_ms = us / 1000, .detail = detail,
+	};
+
+	detail[0] = '\0';
+	for (size_t i = 0; e != NULL && i < e->nerrors; i++)
+		str_appendf(detail, sizeof(detail), &off, "%s%s", i ? "\n" : "", e->errors[i]);
+	journal_append(d->journal, &ev);
+}
+
+int
+daemon_reload(struct daemon *d, struct conf_errors *e, const char *who)
+{
+	int64_t t0 = clock_mono_us();
+	struct conf *c;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	if (d->reloading)
+		return EBUSY;
+	d->reloading = true;
+	log_notice("config", "reloading %s (%s)", d->conf_path, who);
+	rc = conf_load(&c, e, d->conf_path, d->cache, d->generation + 1);
+	for (size_t i = 0; i < e->nerrors; i++)
+		log_msg(LOG_PRIO_ERR, "config", NULL, "error: %s", e->errors[i]);
+	for (size_t i = 0; i < e->nwarnings; i++)
+		log_msg(LOG_PRIO_WARNING, "config", NULL, "warning: %s", e->warnings[i]);
+	if (rc != 0) {
+		log_err("config", "%s: %zu error%s; generation %llu keeps serving", d->conf_path,
+			e->nerrors, e->nerrors == 1 ? "" : "s", (unsigned long long)d->generation);
+		metrics_add(d->metrics, "config.reload.fail", NULL, 1);
+		journal_reload(d, d->generation + 1, "refused", e, who, clock_mono_us() - t0);
+		d->reloading = false;
+		return rc;
+	}
+	if (c->nlisten != d->conf->nlisten ||
+	    memcmp(c->listen, d->conf->listen, c->nlisten * sizeof(*c->listen)) != 0)
+		log_warn("config", "sip.listen changed: takes effect at the next restart");
+	if (strcmp(c->rtp_address, d->conf->rtp_address) != 0)
+		log_warn("config", "rtp.address changed: takes effect at the next restart");
+	rtp_pacer_set_ports(d->pacer, c->rtp_port_min, c->rtp_port_max);
+	call_mgr_set_conf(d->calls, c);
+	d->generation = c->generation;
+	log_notice("config", "generation %llu -> %llu in %.1f ms",
+		(unsigned long long)d->conf->generation, (unsigned long long)c->generation,
+		(double)(clock_mono_us() - t0) / 1000.0);
+	conf_unref(d->conf);
+	d->conf = c;
+	/* prompts only the old generations still hold stay until their last call ends */
+	prompt_cache_sweep(d->cache);
+	metrics_add(d->metrics, "config.reload.ok", NULL, 1);
+	metrics_set(d->metrics, "config.generation", NULL, (int64_t)d->generation);
+	journal_reload(d, d->generation, "ok", e, who, clock_mono_us() - t0);
+	d->reloading = false;
+	return 0;
+}
