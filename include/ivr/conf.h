@@ -104,6 +104,11 @@ struct conf {
 	size_t ndepts;
 	struct conf_number *numbers;
 	size_t nnumbers;
+
+	/* Every setting as in effect, "path = value", defaults marked: from the same table
+	 * the validator reads, so "ivrctl show config" cannot drift from it. */
+	char **effective;
+	size_t neffective;
 };
 
 /* Problems found while loading, each "file:line: setting.path: what is wrong". */

@@ -167,10 +167,50 @@ type_name(enum opt_type t)
 	return "?";
 }
 
-/* Reads one table setting from group (which may be NULL: defaults). Returns false when it
- * is missing with no default or wrong, after reporting. */
+static void
+effective(struct loader *l, const char *path, const struct conf_opt *o, const struct val *v)
+{
+	char line[1024];
+	size_t off = 0;
+
+	str_appendf(line, sizeof(line), &off, "%s = ", path);
+	if (v->set == NULL) {
+		if (o->def == NULL)
+			return;
+		if (o->type == OPT_STRING)
+			str_appendf(line, sizeof(line), &off, "\"%s\"; # default", o->def);
+		else
+			str_appendf(line, sizeof(line), &off, "%s; # default", o->def);
+		add_line(l, &l->c->effective, &l->c->neffective, line);
+		return;
+	}
+	switch (o->type) {
+	case OPT_STRING: str_appendf(line, sizeof(line), &off, "\"%s\";", v->s); break;
+	case OPT_INT: str_appendf(line, sizeof(line), &off, "%lld;", v->i); break;
+	case OPT_SECONDS: str_appendf(line, sizeof(line), &off, "%g;", v->d); break;
+	case OPT_BOOL: str_appendf(line, sizeof(line), &off, "%s;", v->b ? "true" : "false"); break;
+	case OPT_STRINGS:
+	case OPT_PORTS:
+		str_appendf(line, sizeof(line), &off, "[");
+		for (int i = 0; i < config_setting_length(v->set); i++) {
+			const config_setting_t *e = config_setting_get_elem(v->set, (unsigned)i);
+			if (o->type == OPT_PORTS)
+				str_appendf(line, sizeof(line), &off, "%s%lld", i ? ", " : "",
+					config_setting_get_int64(e));
+			else
+				str_appendf(line, sizeof(line), &off, "%s\"%s\"", i ? ", " : "",
+					config_setting_get_string(e));
+		}
+		str_appendf(line, sizeof(line), &off, "];");
+		break;
+	case OPT_LIST:
+		return;
+	}
+	add_line(l, &l->c->effective, &l->c->neffective, line);
+}
+
 static bool
-get(struct loader *l, const config_setting_t *group, const struct conf_opt *opts,
+get_value(struct loader *l, const config_setting_t *group, const struct conf_opt *opts,
 	const char *path, const char *name, struct val *v)
 {
 	const struct conf_opt *o = conf_table_find(opts, name);
@@ -258,6 +298,21 @@ get(struct loader *l, const config_setting_t *group, const struct conf_opt *opts
 bad_type:
 	conf_error(l, s, p, "must be %s", type_name(o->type));
 	return false;
+}
+
+/* Reads one table setting from group (which may be NULL: defaults). Returns false when it
+ * is missing with no default or wrong, after reporting. */
+static bool
+get(struct loader *l, const config_setting_t *group, const struct conf_opt *opts,
+	const char *path, const char *name, struct val *v)
+{
+	char p[256];
+
+	if (!get_value(l, group, opts, path, name, v))
+		return false;
+	snprintf(p, sizeof(p), "%s.%s", path, name);
+	effective(l, p, conf_table_find(opts, name), v);
+	return true;
 }
 
 /* Interns a prompt name; returns its id or -1 after reporting a bad name. */
@@ -1107,6 +1162,7 @@ conf_unref(struct conf *c)
 	free(c->prompts);
 	free_strings(c->prompt_names, c->nprompts);
 	free_strings(c->langs, c->nlangs);
+	free_strings(c->effective, c->neffective);
 	free(c->listen);
 	free(c->user_agent);
 	free(c->rtp_address);
