@@ -30,6 +30,35 @@ journal_reload(struct daemon *d, uint64_t gen, const char *result, const struct 
 }
 
 int
+daemon_metrics(struct metrics **mp)
+{
+	static const struct {
+		const char *name;
+		enum metric_kind kind;
+		const char *help;
+	} all[] = {
+		{"call.active", METRIC_GAUGE, "Calls in progress."},
+		{"call.total", METRIC_COUNTER, "Calls answered or ringing since start."},
+		{"call.rejected", METRIC_COUNTER, "INVITEs refused (no codec, no port, draining ...)."},
+		{"call.end", METRIC_COUNTER, "Calls ended, by result."},
+		{"menu.enter", METRIC_COUNTER, "Callers entering a menu node."},
+		{"menu.invalid", METRIC_COUNTER, "Invalid keys per menu node."},
+		{"menu.timeout", METRIC_COUNTER, "No-input timeouts per menu node."},
+		{"menu.drop", METRIC_COUNTER, "Callers who hung up at a menu node."},
+		{"route.decision", METRIC_COUNTER, "Route decisions by department and result."},
+		{"transfer.result", METRIC_COUNTER, "Transfers by department and result."},
+		{"config.generation", METRIC_GAUGE, "Configuration generation new calls start on."},
+		{"config.reload.ok", METRIC_COUNTER, "Reloads that took effect."},
+		{"config.reload.fail", METRIC_COUNTER, "Reloads refused (the old generation kept serving)."},
+	};
+	int rc = metrics_new(mp);
+
+	for (size_t i = 0; rc == 0 && i < ARRAY_LEN(all); i++)
+		rc = metrics_declare(*mp, all[i].name, all[i].kind, all[i].help);
+	return rc;
+}
+
+int
 daemon_reload(struct daemon *d, struct conf_errors *e, const char *who)
 {
 	int64_t t0 = clock_mono_us();

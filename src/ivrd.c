@@ -17,6 +17,7 @@
 #include "ivr/daemon.h"
 #include "ivr/journal.h"
 #include "ivr/log.h"
+#include "ivr/metrics.h"
 #include "ivr/prompt.h"
 #include "ivr/rtp_session.h"
 #include "ivr/util.h"
@@ -160,7 +161,7 @@ main(int argc, char **argv)
 	}
 
 	d.base = event_base_new();
-	if (d.base == NULL) {
+	if (d.base == NULL || daemon_metrics(&d.metrics) != 0) {
 		log_err("ivrd", "cannot create the event loop");
 		goto out;
 	}
@@ -176,7 +177,7 @@ main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	if ((rc = call_mgr_new(&d.calls, d.base, d.conf, d.journal, d.pacer, NULL)) != 0) {
+	if ((rc = call_mgr_new(&d.calls, d.base, d.conf, d.journal, d.pacer, d.metrics)) != 0) {
 		rc = 1;
 		goto out;
 	}
@@ -189,6 +190,7 @@ main(int argc, char **argv)
 			rc = 1;
 			goto out;
 		}
+	metrics_set(d.metrics, "config.generation", NULL, (int64_t)d.generation);
 	d.started_wall_ms = clock_wall_ms();
 	d.started_mono_ms = clock_mono_ms();
 	log_notice("ivrd", "ready: ivrd %s, configuration generation %llu, journal %s",
@@ -205,6 +207,7 @@ out:
 		journal_close(d.journal);
 	conf_unref(d.conf);
 	prompt_cache_free(d.cache);
+	metrics_free(d.metrics);
 	if (d.base != NULL)
 		event_base_free(d.base);
 	return rc;

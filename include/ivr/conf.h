@@ -85,7 +85,10 @@ struct conf {
 
 	char *state_dir;
 	char *control_socket;
+	char *control_group; /* NULL: the daemon's own group */
 	char *prompts_dir;
+	char *http_listen;   /* NULL when "off" */
+	unsigned drain_ms;
 
 	char **langs; /* langs[0] is the default language */
 	size_t nlangs;

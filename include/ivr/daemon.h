@@ -30,6 +30,9 @@ struct daemon {
 	bool reloading;
 };
 
+/* The registry with every metric ivrd keeps declared (names, kinds, help). */
+int daemon_metrics(struct metrics **mp);
+
 /* Loads, validates and (when good) swaps in a new generation; journals and counts the
  * outcome. Returns 0, EINVAL with every problem in e (the old generation keeps serving),
  * EBUSY when a reload is already running, or ENOMEM. e is the caller's to free. */

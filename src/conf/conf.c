@@ -540,6 +540,32 @@ load_ivrd(struct loader *l, const config_t *cfg, struct val *operator, struct va
 		c->control_socket = xstrdup(l, v.s);
 	if (get(l, top, ivrd_opts, "ivrd", "prompts_dir", &v))
 		c->prompts_dir = xstrdup(l, v.s);
+	if (get(l, top, ivrd_opts, "ivrd", "control_group", &v) && v.s != NULL)
+		c->control_group = xstrdup(l, v.s);
+	if (get(l, top, ivrd_opts, "ivrd", "drain_time", &v))
+		c->drain_ms = (unsigned)lround(v.d * 1000);
+	if (get(l, top, ivrd_opts, "ivrd", "http_listen", &v) && strcmp(v.s, "off") != 0) {
+		char host[64];
+		const char *colon = strrchr(v.s, ':');
+		long port = colon != NULL ? strtol(colon + 1, NULL, 10) : 0;
+		struct in6_addr a;
+		size_t hl = colon != NULL ? (size_t)(colon - v.s) : 0;
+		if (hl > 0 && v.s[0] == '[' && v.s[hl - 1] == ']' && hl - 2 < sizeof(host)) {
+			memcpy(host, v.s + 1, hl - 2);
+			host[hl - 2] = '\0';
+		} else if (hl < sizeof(host)) {
+			memcpy(host, v.s, hl);
+			host[hl] = '\0';
+		} else {
+			host[0] = '\0';
+		}
+		if (port < 1 || port > 65535 || (inet_pton(AF_INET, host, &a) != 1 &&
+			inet_pton(AF_INET6, host, &a) != 1))
+			conf_error(l, v.set, "ivrd.http_listen",
+				"\"%s\" is not ADDRESS:PORT with a numeric address, nor \"off\"", v.s);
+		else
+			c->http_listen = xstrdup(l, v.s);
+	}
 	get(l, top, ivrd_opts, "ivrd", "operator", operator);
 	get(l, top, ivrd_opts, "ivrd", "entry_menu", entry);
 
@@ -1168,7 +1194,9 @@ conf_unref(struct conf *c)
 	free(c->rtp_address);
 	free(c->state_dir);
 	free(c->control_socket);
+	free(c->control_group);
 	free(c->prompts_dir);
+	free(c->http_listen);
 	free(c->path);
 	free(c);
 }

@@ -24,6 +24,15 @@ static const struct conf_opt ivrd_opts[] = {
 		"Menu for dialed numbers not listed in numbers."},
 	{"goodbye_prompt", OPT_STRING, false, "common/goodbye", 0, 0,
 		"Played before ivrd ends a call itself because nowhere is left to send it."},
+	{"drain_time", OPT_SECONDS, false, "30", 0, 3600,
+		"On SIGTERM, seconds that calls in progress may take to finish before ivrd ends "
+		"them; meanwhile new calls get 503 with Retry-After."},
+	{"http_listen", OPT_STRING, false, "127.0.0.1:9090", 0, 0,
+		"ADDRESS:PORT serving /metrics (Prometheus) and /healthz, or \"off\". Keep it on a "
+		"local address: the figures describe callers."},
+	{"control_group", OPT_STRING, false, NULL, 0, 0,
+		"Group whose members may use the control socket besides root and ivrd's own user "
+		"(default: ivrd's own group)."},
 	{NULL, 0, false, NULL, 0, 0, NULL},
 };
 
