@@ -103,6 +103,7 @@ class Ivrd:
         self.name = name
         self.dir = tempfile.mkdtemp(prefix=f"ivrd-{name}-")
         self.sip_port = free_port()
+        self.http_port = free_port(socket.SOCK_STREAM)
         self.rtp_base = free_even_pair() // 100 * 100
         if self.rtp_base < 20000:
             self.rtp_base = 20000 + (os.getpid() % 400) * 100
@@ -131,6 +132,7 @@ ivrd: {{
   state_dir = "{self.state}";
   control_socket = "{self.dir}/ivrd.sock";
   prompts_dir = "{self.prompts}";
+  http_listen = "127.0.0.1:{self.http_port}";
   {extra_ivrd}
   sip: {{ listen = ["udp:127.0.0.1:{self.sip_port}"]; answer_delay = {answer_delay}; }};
   rtp: {{ address = "127.0.0.1"; ports = [{self.rtp_base}, {self.rtp_base + 99}]; }};
