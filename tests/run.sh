@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds with AddressSanitizer and UBSan, runs every test (unit
-# and end to end with real SIP peers), runs the unit tests again under valgrind, and ends
+# and end to end with real SIP peers), runs the unit tests again under valgrind, checks the
+# release build compiles, and ends
 # with "N passed, N failed" counted from meson's test logs. Exit status 0 only if all pass.
 set -u
 cd "$(dirname "$0")/.."
@@ -31,6 +32,11 @@ if meson compile -C "$vg"; then
 else
   failed_builds=$((failed_builds + 1))
 fi
+
+# the build people deploy: -O3 finds warnings the others do not, and warnings are errors
+rel=${BUILD_RELEASE:-build-release}
+[ -f "$rel/build.ninja" ] || meson setup "$rel" --buildtype=release
+meson compile -C "$rel" || failed_builds=$((failed_builds + 1))
 
 python3 - "$failed_builds" "${logs[@]}" <<'PY'
 import glob, json, sys

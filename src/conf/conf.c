@@ -147,7 +147,9 @@ check_unknown(struct loader *l, const config_setting_t *group, const struct conf
 
 		if (name == NULL || conf_table_find(opts, name) != NULL)
 			continue;
-		snprintf(p, sizeof(p), "%s.%s", path, name);
+		/* a cut path still names the setting well enough */
+		if (snprintf(p, sizeof(p), "%s.%s", path, name) >= (int)sizeof(p))
+			p[sizeof(p) - 1] = '\0';
 		conf_error(l, s, p, "unknown setting");
 	}
 }

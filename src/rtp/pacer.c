@@ -38,6 +38,10 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	if (n > MAX_CATCH_UP) {
 		p->stats.skipped_frames += (n - MAX_CATCH_UP) * p->nsending;
 		p->ticks_done += n - MAX_CATCH_UP;
+		/* RFC 3550 5.1: the timestamp follows the clock, sent or not, so the caller's
+		 * playout stays in real time */
+		for (struct rtp_session *s = p->head; s != NULL; s = s->next)
+			s->ts += (uint32_t)((n - MAX_CATCH_UP) * PROMPT_FRAME_SAMPLES);
 		n = MAX_CATCH_UP;
 	}
 	p->ndrained = 0;

@@ -238,6 +238,12 @@ sip_build_response(char **out, size_t *len, const struct sip_msg *req, int code,
 			return EMSGSIZE;
 		size *= 4;
 	}
+	/* the transaction keeps it for 32 s (Timer J): keep only what was written */
+	{
+		char *fit = realloc(buf, off + 1);
+		if (fit != NULL)
+			buf = fit;
+	}
 	*out = buf;
 	*len = off;
 	return 0;
