@@ -8,6 +8,7 @@
 #include "ivr/journal.h"
 #include "ivr/log.h"
 #include "ivr/metrics.h"
+#include "ivr/notify.h"
 #include "ivr/prompt.h"
 #include "ivr/rtp_session.h"
 #include "ivr/util.h"
@@ -35,26 +36,34 @@ daemon_metrics(struct metrics **mp)
 	static const struct {
 		const char *name;
 		enum metric_kind kind;
+		bool labelled;
 		const char *help;
 	} all[] = {
-		{"call.active", METRIC_GAUGE, "Calls in progress."},
-		{"call.total", METRIC_COUNTER, "Calls answered or ringing since start."},
-		{"call.rejected", METRIC_COUNTER, "INVITEs refused (no codec, no port, draining ...)."},
-		{"call.end", METRIC_COUNTER, "Calls ended, by result."},
-		{"menu.enter", METRIC_COUNTER, "Callers entering a menu node."},
-		{"menu.invalid", METRIC_COUNTER, "Invalid keys per menu node."},
-		{"menu.timeout", METRIC_COUNTER, "No-input timeouts per menu node."},
-		{"menu.drop", METRIC_COUNTER, "Callers who hung up at a menu node."},
-		{"route.decision", METRIC_COUNTER, "Route decisions by department and result."},
-		{"transfer.result", METRIC_COUNTER, "Transfers by department and result."},
-		{"config.generation", METRIC_GAUGE, "Configuration generation new calls start on."},
-		{"config.reload.ok", METRIC_COUNTER, "Reloads that took effect."},
-		{"config.reload.fail", METRIC_COUNTER, "Reloads refused (the old generation kept serving)."},
+		{"call.active", METRIC_GAUGE, false, "Calls in progress."},
+		{"call.total", METRIC_COUNTER, false, "Calls answered or ringing since start."},
+		{"call.rejected", METRIC_COUNTER, false,
+			"INVITEs refused (no codec, no port, draining ...)."},
+		{"call.end", METRIC_COUNTER, true, "Calls ended, by result."},
+		{"menu.enter", METRIC_COUNTER, true, "Callers entering a menu node."},
+		{"menu.invalid", METRIC_COUNTER, true, "Invalid keys per menu node."},
+		{"menu.timeout", METRIC_COUNTER, true, "No-input timeouts per menu node."},
+		{"menu.drop", METRIC_COUNTER, true, "Callers who hung up at a menu node."},
+		{"route.decision", METRIC_COUNTER, true, "Route decisions by department and result."},
+		{"transfer.result", METRIC_COUNTER, true, "Transfers by department and result."},
+		{"config.generation", METRIC_GAUGE, false,
+			"Configuration generation new calls start on."},
+		{"config.reload.ok", METRIC_COUNTER, false, "Reloads that took effect."},
+		{"config.reload.fail", METRIC_COUNTER, false,
+			"Reloads refused (the old generation kept serving)."},
 	};
 	int rc = metrics_new(mp);
 
-	for (size_t i = 0; rc == 0 && i < ARRAY_LEN(all); i++)
+	for (size_t i = 0; rc == 0 && i < ARRAY_LEN(all); i++) {
 		rc = metrics_declare(*mp, all[i].name, all[i].kind, all[i].help);
+		/* present from the start, so an alert on the first failure has a series */
+		if (rc == 0 && !all[i].labelled)
+			metrics_set(*mp, all[i].name, NULL, 0);
+	}
 	return rc;
 }
 
@@ -69,6 +78,8 @@ daemon_reload(struct daemon *d, struct conf_errors *e, const char *who)
 	if (d->reloading)
 		return EBUSY;
 	d->reloading = true;
+	/* systemd holds "systemctl reload" until READY=1; the timestamp pairs it with this */
+	notify_send("RELOADING=1\nMONOTONIC_USEC=%lld", (long long)t0);
 	log_notice("config", "reloading %s (%s)", d->conf_path, who);
 	rc = conf_load(&c, e, d->conf_path, d->cache, d->generation + 1);
 	for (size_t i = 0; i < e->nerrors; i++)
@@ -80,12 +91,21 @@ daemon_reload(struct daemon *d, struct conf_errors *e, const char *who)
 			e->nerrors, e->nerrors == 1 ? "" : "s", (unsigned long long)d->generation);
 		metrics_add(d->metrics, "config.reload.fail", NULL, 1);
 		journal_reload(d, d->generation + 1, "refused", e, who, clock_mono_us() - t0);
+		notify_send("READY=1");
 		d->reloading = false;
 		return rc;
 	}
 	if (c->nlisten != d->conf->nlisten ||
 	    memcmp(c->listen, d->conf->listen, c->nlisten * sizeof(*c->listen)) != 0)
 		log_warn("config", "sip.listen changed: takes effect at the next restart");
+	if (strcmp(c->control_socket, d->conf->control_socket) != 0 ||
+	    (c->control_group == NULL) != (d->conf->control_group == NULL) ||
+	    (c->control_group != NULL && strcmp(c->control_group, d->conf->control_group) != 0))
+		log_warn("config", "control_socket or control_group changed: takes effect at the "
+			"next restart");
+	if ((c->http_listen == NULL) != (d->conf->http_listen == NULL) ||
+	    (c->http_listen != NULL && strcmp(c->http_listen, d->conf->http_listen) != 0))
+		log_warn("config", "http_listen changed: takes effect at the next restart");
 	if (strcmp(c->rtp_address, d->conf->rtp_address) != 0)
 		log_warn("config", "rtp.address changed: takes effect at the next restart");
 	rtp_pacer_set_ports(d->pacer, c->rtp_port_min, c->rtp_port_max);
@@ -101,6 +121,7 @@ daemon_reload(struct daemon *d, struct conf_errors *e, const char *who)
 	metrics_add(d->metrics, "config.reload.ok", NULL, 1);
 	metrics_set(d->metrics, "config.generation", NULL, (int64_t)d->generation);
 	journal_reload(d, d->generation, "ok", e, who, clock_mono_us() - t0);
+	notify_send("READY=1");
 	d->reloading = false;
 	return 0;
 }

@@ -8,6 +8,10 @@
 #include "ivr/util.h"
 
 static const struct ctl_cmd *const commands[] = {
+	&cmd_status_entry,
+	&cmd_reload_entry,
+	&cmd_dept_entry,
+	&cmd_show_entry,
 	&cmd_calls_entry,
 	&cmd_trace_entry,
 };
@@ -26,6 +30,8 @@ help(void)
 		"  -c CONFIG   configuration file (default " CTL_DEFAULT_CONFIG "); the journal\n"
 		"              is <ivrd.state_dir>/journal.db\n"
 		"  -j JOURNAL  read this journal file instead\n"
+		"  -s SOCKET   ask the daemon on this control socket (default:\n"
+		"              ivrd.control_socket from CONFIG, /run/ivrd/ivrd.sock)\n"
 		"\ncommands:\n");
 	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
 		printf("  %s %s\n      %s\n", commands[i]->name, commands[i]->args,
@@ -43,13 +49,16 @@ main(int argc, char **argv)
 
 	opterr = 0;
 	/* '+': options after the command name belong to the command */
-	while ((ch = getopt(argc, argv, "+:c:j:h")) != -1) {
+	while ((ch = getopt(argc, argv, "+:c:j:s:h")) != -1) {
 		switch (ch) {
 		case 'c':
 			ctl.config = optarg;
 			break;
 		case 'j':
 			ctl.journal = optarg;
+			break;
+		case 's':
+			ctl.socket = optarg;
 			break;
 		case 'h':
 			help();

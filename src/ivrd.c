@@ -14,10 +14,13 @@
 
 #include "ivr/call.h"
 #include "ivr/conf.h"
+#include "ivr/ctl_server.h"
 #include "ivr/daemon.h"
+#include "ivr/http.h"
 #include "ivr/journal.h"
 #include "ivr/log.h"
 #include "ivr/metrics.h"
+#include "ivr/notify.h"
 #include "ivr/prompt.h"
 #include "ivr/rtp_session.h"
 #include "ivr/util.h"
@@ -54,15 +57,71 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	conf_errors_free(&e);
 }
 
+/* The graceful stop: new calls get 503 while those in progress finish, up to drain_time. */
+struct drain {
+	struct daemon *d;
+	struct event *tick;
+	int64_t deadline_ms;
+};
+
+static void
+drain_finish(struct drain *dr)
+{
+	call_mgr_end_all(dr->d->calls, "daemon stopping");
+	event_base_loopexit(dr->d->base, NULL);
+}
+
+static void
+on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct drain *dr = arg;
+	struct call_stats st;
+	(void)fd;
+	(void)what;
+
+	call_mgr_stats(dr->d->calls, &st);
+	if (st.active == 0)
+		log_notice("ivrd", "drained: every call finished");
+	else if (clock_mono_ms() >= dr->deadline_ms)
+		log_notice("ivrd", "drain time over: ending %zu call%s", st.active,
+			st.active == 1 ? "" : "s");
+	else
+		return;
+	drain_finish(dr);
+}
+
 static void
 on_stop(evutil_socket_t sig, short what, void *arg)
 {
-	struct daemon *d = arg;
+	/* polled: calls end in many ways, and a check every 200 ms costs nothing */
+	static const struct timeval every = {0, 200 * 1000};
+	struct drain *dr = arg;
+	struct daemon *d = dr->d;
+	struct call_stats st;
 	(void)what;
 
-	log_notice("ivrd", "stopping on signal %d", (int)sig);
-	call_mgr_end_all(d->calls, "daemon stopping");
-	event_base_loopexit(d->base, NULL);
+	call_mgr_stats(d->calls, &st);
+	if (d->stopping) {
+		log_notice("ivrd", "signal %d while draining: ending %zu call%s now", (int)sig,
+			st.active, st.active == 1 ? "" : "s");
+		drain_finish(dr);
+		return;
+	}
+	d->stopping = true;
+	/* EXTEND_TIMEOUT_USEC: a drain_time longer than TimeoutStopSec= still gets its time */
+	notify_send("STOPPING=1\nEXTEND_TIMEOUT_USEC=%llu",
+		((unsigned long long)d->conf->drain_ms + 5000) * 1000);
+	call_mgr_drain(d->calls, true);
+	log_notice("ivrd", "stopping on signal %d; draining: %zu call%s in progress, up to %g s",
+		(int)sig, st.active, st.active == 1 ? "" : "s", d->conf->drain_ms / 1000.0);
+	dr->deadline_ms = clock_mono_ms() + d->conf->drain_ms;
+	dr->tick = event_new(d->base, -1, EV_PERSIST, on_drain_tick, dr);
+	if (dr->tick == NULL || event_add(dr->tick, &every) != 0) {
+		log_err("ivrd", "cannot time the drain: ending calls now");
+		drain_finish(dr);
+		return;
+	}
+	on_drain_tick(-1, 0, dr);
 }
 
 /* libosip2 would print parser complaints on stderr; ours are logged once, with context. */
@@ -81,6 +140,10 @@ main(int argc, char **argv)
 {
 	struct daemon d = {.conf_path = "/etc/ivrd/ivrd.conf"};
 	struct event *sigs[4] = {0};
+	struct drain drain = {.d = &d};
+	struct notifier *notifier = NULL;
+	struct http_metrics *http = NULL;
+	struct ctl_server *ctl = NULL;
 	bool check = false;
 	char path[PATH_MAX];
 	int opt, rc = 1;
@@ -181,9 +244,17 @@ main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	if (ctl_server_new(&ctl, &d) != 0) {
+		rc = 1;
+		goto out;
+	}
+	if (http_metrics_new(&http, &d) != 0) {
+		rc = 1;
+		goto out;
+	}
 	sigs[0] = evsignal_new(d.base, SIGHUP, on_reload, &d);
-	sigs[1] = evsignal_new(d.base, SIGTERM, on_stop, &d);
-	sigs[2] = evsignal_new(d.base, SIGINT, on_stop, &d);
+	sigs[1] = evsignal_new(d.base, SIGTERM, on_stop, &drain);
+	sigs[2] = evsignal_new(d.base, SIGINT, on_stop, &drain);
 	for (int i = 0; i < 3; i++)
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) != 0) {
 			log_err("ivrd", "cannot watch signals");
@@ -195,12 +266,22 @@ main(int argc, char **argv)
 	d.started_mono_ms = clock_mono_ms();
 	log_notice("ivrd", "ready: ivrd %s, configuration generation %llu, journal %s",
 		IVRD_VERSION, (unsigned long long)d.conf->generation, path);
+	if (notify_start(&notifier, &d) != 0) {
+		log_err("ivrd", "out of memory");
+		rc = 1;
+		goto out;
+	}
 	event_base_dispatch(d.base);
 	rc = 0;
 out:
 	for (int i = 0; i < 4; i++)
 		if (sigs[i] != NULL)
 			event_free(sigs[i]);
+	if (drain.tick != NULL)
+		event_free(drain.tick);
+	notify_free(notifier);
+	http_metrics_free(http);
+	ctl_server_free(ctl);
 	call_mgr_free(d.calls);
 	rtp_pacer_free(d.pacer);
 	if (d.journal != NULL)

@@ -4,7 +4,7 @@
 set -eu
 build=(meson ninja-build pkg-config gcc libc6-dev libevent-dev libconfig-dev libsndfile1-dev
   libsamplerate0-dev libosip2-dev libsqlite3-dev tzdata)
-test=(python3 sip-tester baresip tshark sqlite3 valgrind iproute2)
+test=(python3 sip-tester baresip tshark sqlite3 valgrind iproute2 systemd procps)
 want=("${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test[@]}")
 

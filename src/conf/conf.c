@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
 #include <libconfig.h>
 #include <limits.h>
 #include <math.h>
@@ -542,8 +543,12 @@ load_ivrd(struct loader *l, const config_t *cfg, struct val *operator, struct va
 		c->control_socket = xstrdup(l, v.s);
 	if (get(l, top, ivrd_opts, "ivrd", "prompts_dir", &v))
 		c->prompts_dir = xstrdup(l, v.s);
-	if (get(l, top, ivrd_opts, "ivrd", "control_group", &v) && v.s != NULL)
+	if (get(l, top, ivrd_opts, "ivrd", "control_group", &v) && v.s != NULL) {
 		c->control_group = xstrdup(l, v.s);
+		if (getgrnam(v.s) == NULL)
+			conf_error(l, v.set, "ivrd.control_group", "no group named \"%s\" on this "
+				"machine", v.s);
+	}
 	if (get(l, top, ivrd_opts, "ivrd", "drain_time", &v))
 		c->drain_ms = (unsigned)lround(v.d * 1000);
 	if (get(l, top, ivrd_opts, "ivrd", "http_listen", &v) && strcmp(v.s, "off") != 0) {

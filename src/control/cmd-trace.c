@@ -1,4 +1,5 @@
-/* ivrctl trace: one call as a timeline, each event in words with its offset from the start. */
+/* ivrctl trace: one call as a timeline, each event in words with its offset from the start.
+ * "trace on|off SUBSYS" is the daemon's tracing switch instead (cmd-trace-switch.c). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -13,8 +14,9 @@ static enum ctl_status cmd_trace_exec(struct ctl *, const struct ctl_cmd *, int,
 
 const struct ctl_cmd cmd_trace_entry = {
 	.name = "trace",
-	.args = "CALL-ID [--json|--csv]",
-	.help = "Show one call as a timeline; JSON and CSV give every stored column.",
+	.args = "CALL-ID [--json|--csv] | trace on|off sip|rtp|menu",
+	.help = "Show one call as a timeline; JSON and CSV give every stored column. With on or "
+		"off: switch the running daemon's log tracing of SIP, RTP or the menus.",
 	.exec = cmd_trace_exec,
 };
 
@@ -121,6 +123,12 @@ cmd_trace_exec(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv
 		default:
 			return ctl_bad_option(cmd, ch, argv);
 		}
+	}
+	if (optind < argc &&
+	    (strcmp(argv[optind], "on") == 0 || strcmp(argv[optind], "off") == 0)) {
+		if (fmt == OUTPUT_CSV)
+			return ctl_usage(cmd, "--csv is for a call's timeline");
+		return ctl_trace_switch(ctl, cmd, fmt == OUTPUT_JSON, argc - optind, argv + optind);
 	}
 	if (optind == argc)
 		return ctl_usage(cmd, "which call? (ivrctl calls lists them)");

@@ -72,11 +72,11 @@ ctl_set_format(enum output_format *fmt, enum output_format want)
 	return 0;
 }
 
-/* Reads <ivrd.state_dir>/journal.db from the configuration file, as the daemon does. */
-static enum ctl_status
-journal_path(char *buf, size_t size, const struct ctl *ctl)
+enum ctl_status
+ctl_conf_string(char *buf, size_t size, const struct ctl *ctl, const char *setting,
+	const char *def, const char *what, const char *instead)
 {
-	const char *dir = DEFAULT_STATE_DIR;
+	const char *v = def;
 	enum ctl_status st = CTL_OK;
 	const config_setting_t *s;
 	char incdir[PATH_MAX], *slash;
@@ -91,32 +91,48 @@ journal_path(char *buf, size_t size, const struct ctl *ctl)
 	}
 	if (!config_read_file(&cfg, ctl->config)) {
 		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
-			ctl_error("cannot read %s: %s (use -c CONFIG or -j JOURNAL)", ctl->config,
-				strerror(errno));
+			ctl_error("cannot read %s: %s (use -c CONFIG or %s)", ctl->config,
+				strerror(errno), instead);
 		else
 			ctl_error("%s:%d: %s", config_error_file(&cfg) ? config_error_file(&cfg)
 				: ctl->config, config_error_line(&cfg), config_error_text(&cfg));
 		st = CTL_ERROR;
 		goto out;
 	}
-	if ((s = config_lookup(&cfg, "ivrd.state_dir")) != NULL) {
-		dir = config_setting_get_string(s);
-		if (dir == NULL || *dir == '\0') {
-			ctl_error("%s:%d: ivrd.state_dir: must be a directory name",
-				config_setting_source_file(s) ? config_setting_source_file(s)
-				: ctl->config, config_setting_source_line(s));
+	if ((s = config_lookup(&cfg, setting)) != NULL) {
+		v = config_setting_get_string(s);
+		if (v == NULL || *v == '\0') {
+			ctl_error("%s:%d: %s: must be %s", config_setting_source_file(s) ?
+				config_setting_source_file(s) : ctl->config,
+				config_setting_source_line(s), setting, what);
 			st = CTL_ERROR;
 			goto out;
 		}
 	}
-	if ((size_t)snprintf(buf, size, "%s%sjournal.db", dir,
-		dir[strlen(dir) - 1] == '/' ? "" : "/") >= size) {
-		ctl_error("%s: ivrd.state_dir is too long", ctl->config);
+	if (str_copy(buf, v, size) >= size) {
+		ctl_error("%s: %s is too long", ctl->config, setting);
 		st = CTL_ERROR;
 	}
 out:
 	config_destroy(&cfg);
 	return st;
+}
+
+/* Reads <ivrd.state_dir>/journal.db from the configuration file, as the daemon does. */
+static enum ctl_status
+journal_path(char *buf, size_t size, const struct ctl *ctl)
+{
+	char dir[PATH_MAX];
+
+	if (ctl_conf_string(dir, sizeof(dir), ctl, "ivrd.state_dir", DEFAULT_STATE_DIR,
+		"a directory name", "-j JOURNAL") != CTL_OK)
+		return CTL_ERROR;
+	if ((size_t)snprintf(buf, size, "%s%sjournal.db", dir,
+		dir[strlen(dir) - 1] == '/' ? "" : "/") >= size) {
+		ctl_error("%s: ivrd.state_dir is too long", ctl->config);
+		return CTL_ERROR;
+	}
+	return CTL_OK;
 }
 
 enum ctl_status

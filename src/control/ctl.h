@@ -9,6 +9,7 @@
 #include "ivr/output.h"
 
 struct journal_query;
+struct json;
 
 /* Exit statuses. */
 enum ctl_status {
@@ -21,6 +22,7 @@ enum ctl_status {
 struct ctl {
 	const char *config;  /* -c, or the default */
 	const char *journal; /* -j, or NULL: <ivrd.state_dir>/journal.db */
+	const char *socket;  /* -s, or NULL: ivrd.control_socket */
 };
 
 struct ctl_cmd {
@@ -32,6 +34,10 @@ struct ctl_cmd {
 
 extern const struct ctl_cmd cmd_calls_entry;
 extern const struct ctl_cmd cmd_trace_entry;
+extern const struct ctl_cmd cmd_status_entry;
+extern const struct ctl_cmd cmd_reload_entry;
+extern const struct ctl_cmd cmd_dept_entry;
+extern const struct ctl_cmd cmd_show_entry;
 
 #define CTL_DEFAULT_CONFIG "/etc/ivrd/ivrd.conf"
 #define CTL_GLOBAL_USAGE "ivrctl [-c CONFIG] [-j JOURNAL]"
@@ -45,6 +51,26 @@ enum ctl_status ctl_usage(const struct ctl_cmd *cmd, const char *fmt, ...)
 enum ctl_status ctl_help(const struct ctl_cmd *cmd);
 /* Reports unknown options and missing arguments after getopt_long returned '?' or ':'. */
 enum ctl_status ctl_bad_option(const struct ctl_cmd *cmd, int ch, char **argv);
+
+/* A string setting of the configuration file, read as ivrd reads it (def when absent; what
+ * the value must be; instead: the option that spares reading the file). Says why not on
+ * stderr and returns CTL_ERROR. */
+enum ctl_status ctl_conf_string(char *buf, size_t size, const struct ctl *ctl,
+	const char *setting, const char *def, const char *what, const char *instead);
+
+/* Options of the commands that ask the daemon: --json, --help. *done: return the status at
+ * once (help printed, or a usage error); else optind is at the command's first word. */
+enum ctl_status ctl_ask_options(bool *json, bool *done, const struct ctl_cmd *cmd, int argc,
+	char **argv);
+/* Asks the running daemon over its control socket (-s, or from the configuration): sends
+ * one request line and reads the one-line JSON answer. With json the answer is printed as
+ * it came. A refusal ("ok": false) is CTL_ERROR, printed (without json: the error and each
+ * of its "errors" on stderr). Otherwise *jp is the answer for the command to print for
+ * people (NULL with json); the caller frees it. Says why not on stderr. */
+enum ctl_status ctl_ask(struct json **jp, const struct ctl *ctl, const char *request, bool json);
+/* ivrctl trace on|off SUBSYS: the daemon's tracing switch (the words after "trace"). */
+enum ctl_status ctl_trace_switch(struct ctl *ctl, const struct ctl_cmd *cmd, bool json,
+	int argc, char **argv);
 
 /* Opens the journal named by -j or by the configuration, read-only; says why not on
  * stderr and returns CTL_ERROR. */

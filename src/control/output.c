@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ivr/output.h"
+#include "json.h"
 
 enum cell_kind { CELL_NULL, CELL_STR, CELL_INT };
 
@@ -44,79 +45,6 @@ cells_free(struct cell *c, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(c[i].s);
 	free(c);
-}
-
-/* UTF-8 length of a valid sequence starting at p, or 0 when it is not valid. */
-static size_t
-utf8_len(const unsigned char *p)
-{
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
-			return 0;
-		if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f))
-			return 0; /* overlong, surrogate */
-		return 3;
-	}
-	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
-			return 0;
-		if ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
-/* RFC 8259: JSON text is UTF-8. Caller numbers and menu names may come from the network,
- * so invalid bytes become U+FFFD rather than breaking the document. */
-static void
-json_string(FILE *fp, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	fputc('"', fp);
-	while (*p != '\0') {
-		size_t n = utf8_len(p);
-
-		if (n == 0) {
-			fputs("\\ufffd", fp);
-			p++;
-			continue;
-		}
-		if (n > 1) {
-			fwrite(p, 1, n, fp);
-			p += n;
-			continue;
-		}
-		switch (*p) {
-		case '"':
-			fputs("\\\"", fp);
-			break;
-		case '\\':
-			fputs("\\\\", fp);
-			break;
-		case '\n':
-			fputs("\\n", fp);
-			break;
-		case '\r':
-			fputs("\\r", fp);
-			break;
-		case '\t':
-			fputs("\\t", fp);
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				fprintf(fp, "\\u%04x", *p);
-			else
-				fputc(*p, fp);
-		}
-		p++;
-	}
-	fputc('"', fp);
 }
 
 /* RFC 4180: quote fields holding a separator, quote or line break; double the quotes. */
@@ -225,10 +153,10 @@ write_json_row(struct output *o)
 		if (!shown(o, c) || (cell->kind == CELL_NULL && (o->flags & OUTPUT_SKIP_NULL)))
 			continue;
 		fputs(sep, o->fp);
-		json_string(o->fp, o->cols[c].key);
+		json_write_string(o->fp, o->cols[c].key);
 		fputs(": ", o->fp);
 		if (cell->kind == CELL_STR)
-			json_string(o->fp, cell->s);
+			json_write_string(o->fp, cell->s);
 		else
 			fputs(cell->kind == CELL_INT ? cell->s : "null", o->fp);
 		sep = ", ";

@@ -36,6 +36,7 @@ void sip_tx_response_in(struct sip_stack *s, struct sip_msg *m);
 void sip_tx_free_all(struct sip_stack *s);
 /* transport.c */
 void sip_msg_free(struct sip_msg *m);
+void sip_reply_stateless(struct sip_stack *s, struct sip_msg *m, int code, const char *reason);
 bool sip_log_allowed(struct sip_stack *s);
 
 #endif

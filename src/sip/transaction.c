@@ -128,19 +128,6 @@ server_timer(evutil_socket_t fd, short what, void *arg)
 	server_free(tx);
 }
 
-static void
-respond_simple(struct sip_stack *s, struct sip_msg *m, int code, const char *reason)
-{
-	char *buf;
-	size_t len;
-
-	if (sip_build_response(&buf, &len, m, code, reason, NULL, NULL, NULL, NULL,
-		s->user_agent) == 0) {
-		sip_send(m->transport, (struct sockaddr *)&m->src, m->srclen, buf, len);
-		free(buf);
-	}
-}
-
 static struct sip_server_tx *
 server_new(struct sip_stack *s, struct sip_msg *m, const char *key)
 {
@@ -199,7 +186,7 @@ sip_tx_request_in(struct sip_stack *s, struct sip_msg *m)
 		server_key(key, sizeof(key), m, "CANCEL");
 		tx = server_new(s, m, key);
 		if (tx == NULL) {
-			respond_simple(s, m, 500, "Server Internal Error");
+			sip_reply_stateless(s, m, 500, "Server Internal Error");
 			sip_msg_free(m);
 			return;
 		}
@@ -214,7 +201,7 @@ sip_tx_request_in(struct sip_stack *s, struct sip_msg *m)
 	}
 	tx = server_new(s, m, key);
 	if (tx == NULL) {
-		respond_simple(s, m, 500, "Server Internal Error");
+		sip_reply_stateless(s, m, 500, "Server Internal Error");
 		sip_msg_free(m);
 		return;
 	}

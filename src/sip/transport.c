@@ -163,8 +163,9 @@ mark_received(osip_message_t *om, const struct sockaddr *src)
 		rport->gvalue = osip_strdup(port);
 }
 
-static void
-reject(struct sip_stack *s, struct sip_msg *m, int code, const char *reason)
+/* A response outside any transaction: to requests refused before one exists. */
+void
+sip_reply_stateless(struct sip_stack *s, struct sip_msg *m, int code, const char *reason)
 {
 	char *buf;
 	size_t len;
@@ -291,7 +292,7 @@ sip_stack_input(struct sip_stack *s, struct sip_transport *t, const char *buf, s
 		/* a response needs a Via to follow */
 		if (MSG_IS_REQUEST(om) && strcmp(miss, "Via") != 0 &&
 		    strcmp(om->sip_method, "ACK") != 0)
-			reject(s, m, 400, reason);
+			sip_reply_stateless(s, m, 400, reason);
 		goto drop;
 	}
 	if (om->call_id->host != NULL)
@@ -303,7 +304,7 @@ sip_stack_input(struct sip_stack *s, struct sip_transport *t, const char *buf, s
 	    sizeof(m->call_id) - 1) {
 		log_bad(s, m, "Call-ID longer than 254 characters");
 		if (MSG_IS_REQUEST(om) && strcmp(om->sip_method, "ACK") != 0)
-			reject(s, m, 400, "Bad Request (Call-ID too long)");
+			sip_reply_stateless(s, m, 400, "Bad Request (Call-ID too long)");
 		goto drop;
 	}
 
@@ -311,7 +312,7 @@ sip_stack_input(struct sip_stack *s, struct sip_transport *t, const char *buf, s
 		snprintf(reason, sizeof(reason), "Bad Request (%s)", bad);
 		log_bad(s, m, bad);
 		if (MSG_IS_REQUEST(om) && strcmp(om->sip_method, "ACK") != 0)
-			reject(s, m, 400, reason);
+			sip_reply_stateless(s, m, 400, reason);
 		goto drop;
 	}
 
@@ -325,7 +326,7 @@ sip_stack_input(struct sip_stack *s, struct sip_transport *t, const char *buf, s
 	if (strcasecmp(om->cseq->method, om->sip_method) != 0 &&
 	    strcmp(om->sip_method, "ACK") != 0 && strcmp(om->sip_method, "CANCEL") != 0) {
 		log_bad(s, m, "CSeq method differs from the request method");
-		reject(s, m, 400, "Bad Request (CSeq method mismatch)");
+		sip_reply_stateless(s, m, 400, "Bad Request (CSeq method mismatch)");
 		goto drop;
 	}
 	if (om->req_uri == NULL || om->req_uri->scheme == NULL ||
@@ -334,7 +335,7 @@ sip_stack_input(struct sip_stack *s, struct sip_transport *t, const char *buf, s
 		strcasecmp(om->req_uri->scheme, "tel") != 0)) {
 		log_bad(s, m, "Request-URI scheme is not sip, sips or tel");
 		if (strcmp(om->sip_method, "ACK") != 0)
-			reject(s, m, 416, "Unsupported URI Scheme");
+			sip_reply_stateless(s, m, 416, "Unsupported URI Scheme");
 		goto drop;
 	}
 	sip_tx_request_in(s, m);

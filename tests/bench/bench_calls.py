@@ -14,7 +14,13 @@ Phases (each with a fresh ivrd, its own generated configuration and OS-chosen po
      of streams (tshark), reload time under load;
   c. memory: idle RSS against loaded RSS (from b).
 Bounded: every SIPp run has -m and a timeout, every capture a duration, and the whole run a
-time limit (--time-limit). Targets are in ../shared/TESTING.md."""
+time limit (--time-limit). Targets are in ../shared/TESTING.md.
+
+Reading the figures: on loopback the receiver's kernel work runs on the sender's CPU, so
+ivrd's CPU includes delivering its RTP to SIPp; SIPp's play_pcap_audio opens a raw UDP
+socket per key press, and every raw socket gets a copy of every UDP packet on the machine,
+which makes each RTP packet dearer while keys are being pressed (phase a). "machine" is all
+CPUs; anything else running on the machine (a test suite) shows there and skews the rest."""
 import argparse
 import os
 import re
@@ -67,6 +73,14 @@ def rss_kb(pid):
     return 0
 
 
+def machine_busy():
+    """(busy, total) jiffies of all CPUs since boot, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]  # idle + iowait
+    return sum(v) - idle, sum(v)
+
+
 def nfds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -80,6 +94,7 @@ class CpuMeter:
 
     def start(self):
         self.t0 = time.monotonic()
+        self.m0 = machine_busy()
         self.c0 = {k: self._cpu(p) or 0.0 for k, p in self.pids.items()}
         self.last = dict(self.c0)
         self.tlast = dict.fromkeys(self.pids, self.t0)
@@ -93,9 +108,13 @@ class CpuMeter:
                 self.tlast[k] = time.monotonic()
 
     def stop(self):
+        """CPU% of each process (100 = one CPU) and "machine": all CPUs busy (100 = all)."""
         self.sample()
-        return {k: (self.last[k] - self.c0[k]) / max(self.tlast[k] - self.t0, 1e-3) * 100
-                for k in self.pids}
+        r = {k: (self.last[k] - self.c0[k]) / max(self.tlast[k] - self.t0, 1e-3) * 100
+             for k in self.pids}
+        busy, total = machine_busy()
+        r["machine"] = (busy - self.m0[0]) / max(total - self.m0[1], 1) * 100
+        return r
 
     @staticmethod
     def _cpu(pid):
@@ -130,6 +149,7 @@ ivrd: {{
   state_dir = "{self.state}";
   control_socket = "{self.dir}/ivrd.sock";
   prompts_dir = "{prompts}";
+  http_listen = "off";
   sip: {{ listen = ["udp:127.0.0.1:{self.sip_port}"]; }};
   rtp: {{ address = "127.0.0.1"; ports = [{RTP_MIN}, {RTP_MAX}]; }};
 }};
@@ -237,7 +257,8 @@ def sipp_errors(errf, n=4):
     kinds = {}
     # entries start with "YYYY-MM-DD\tHH:MM:SS.us\tEPOCH: "
     for entry in re.split(r"\d{4}-\d\d-\d\d\s+[\d:.]+\s+[\d.]+: ", text)[1:]:
-        key = re.sub(r"Call-Id: \S+", "Call-Id: *", entry.strip().splitlines()[0])[:140]
+        key = entry.strip().splitlines()[0]
+        key = re.sub(r"\S*\d+-\d+@\S+|Call-Id: \S+|sip:\S+", "*", key)[:140]
         kinds[key] = kinds.get(key, 0) + 1
     top = sorted(kinds.items(), key=lambda kv: -kv[1])[:n]
     return "; ".join(f"{c}x {k}" for k, c in top)
@@ -322,12 +343,12 @@ def phase_setup(work, rates):
                 print(f"   {rate} cps: skipped (time limit)")
                 break
             last_id = d.journal("SELECT coalesce(max(id), 0) FROM events")[0][0]
-            cap = None
+            # a sample of each step: who answers how fast; on the first step (ivrd's first
+            # RTP ports) also first prompt packet and key latency
+            bpf = f"udp port {d.sip_port}"
             if i == 0:
-                # a sample of the first step: first prompt packet and key latency per call
-                cap = Capture(os.path.join(d.dir, "setup.pcap"),
-                              f"udp port {d.sip_port} or udp portrange "
-                              f"{RTP_MIN}-{RTP_MIN + 400}", seconds=4)
+                bpf += f" or udp portrange {RTP_MIN}-{RTP_MIN + 400}"
+            cap = Capture(os.path.join(d.dir, f"setup-{rate}.pcap"), bpf, seconds=4)
             p, media, errf = sipp(d, "uac_menu_transfer.xml", rate, calls, limit=rate * 10,
                                   timeout=int(calls / rate) + 60)
             meter = CpuMeter(ivrd=d.proc.pid, sipp=p.pid).start()
@@ -345,14 +366,12 @@ def phase_setup(work, rates):
                 rows[1] > rows[0] else float("nan")
             ends = dict(d.journal("SELECT result, count(*) FROM events WHERE "
                                   "event = 'call.end' AND id > ? GROUP BY result", (last_id,)))
-            lat = ""
-            if cap is not None:
-                cap.wait(10)
-                lat = latencies(cap, d.sip_port)
+            cap.wait(10)
+            lat = latencies(cap, d.sip_port)
             print(f"   {rate:5d} cps asked, {achieved:6.0f} cps achieved: {ok} ok, {failed} "
                   f"failed (sipp exit {p.returncode}); ivrd CPU {cpu['ivrd']:5.1f}%, "
-                  f"sipp CPU {cpu['sipp']:5.1f}%; {elapsed:.1f} s; peak RSS {peak_rss} KB; "
-                  f"ivrd call.end {ends}")
+                  f"sipp CPU {cpu['sipp']:5.1f}%, machine {cpu['machine']:5.1f}% busy; "
+                  f"{elapsed:.1f} s; peak RSS {peak_rss} KB; ivrd call.end {ends}")
             if lat:
                 print(f"         {lat}")
             if failed:
@@ -372,7 +391,8 @@ def phase_setup(work, rates):
             before = rss_kb(d.proc.pid)
             time.sleep(35)
             print(f"   RSS: idle {idle} KB, at the end of the last step {before} KB, 35 s later "
-                  f"{rss_kb(d.proc.pid)} KB (transaction state expired)")
+                  f"{rss_kb(d.proc.pid)} KB (transactions ended; malloc keeps what they "
+                  f"freed for the next calls)")
     finally:
         rc = d.stop()
     if best:
@@ -383,15 +403,28 @@ def phase_setup(work, rates):
 
 
 def latencies(cap, sip_port):
-    """Per call in the capture: 200 OK -> first RTP packet from the port its SDP names, and
-    first RFC 4733 packet to that port -> the REFER."""
+    """Per call in the capture: 200 OK -> first RTP packet from the port its SDP names;
+    first RFC 4733 packet to that port -> the REFER; and per transaction, how long each
+    side took to answer a request (ivrd: INVITE, NOTIFY; SIPp: REFER, BYE) - a side that
+    answers in more than T1 (500 ms) gets retransmissions."""
     rows = cap.fields("-d", f"udp.port=={sip_port},sip", "--enable-heuristic", "rtp_udp",
                       "-e", "frame.time_epoch", "-e", "udp.srcport", "-e", "udp.dstport",
                       "-e", "sip.Call-ID", "-e", "sip.Status-Code", "-e", "sip.CSeq.method",
-                      "-e", "sip.Method", "-e", "sdp.media.port", "-e", "rtp.p_type")
+                      "-e", "sip.CSeq.seq", "-e", "sip.Method", "-e", "sdp.media.port",
+                      "-e", "rtp.p_type")
     ok_at, port_call, first_rtp, first_key, refer_at = {}, {}, {}, {}, {}
-    for t, src, dst, cid, status, cseq, method, mport, pt in rows:
+    asked, answer = {}, {"ivrd": [], "sipp": []}
+    for t, src, dst, cid, status, cseq, seq, method, mport, pt in rows:
         t = float(t)
+        if cid and cseq:
+            key = (cid, cseq, seq)
+            if method and key not in asked:
+                asked[key] = (t, "ivrd" if int(dst) == sip_port else "sipp")
+            elif status and not status.startswith("1") and key in asked and \
+                    len(asked[key]) == 2:
+                who = asked[key][1]
+                answer[who].append((t - asked[key][0]) * 1000)
+                asked[key] += (True,)
         if cid:
             if status == "200" and cseq == "INVITE" and mport and cid not in ok_at:
                 ok_at[cid] = t
@@ -411,13 +444,20 @@ def latencies(cap, sip_port):
             key.append((refer_at[cid] - first_key[port]) * 1000)
     first.sort()
     key.sort()
+    out = []
+    for who, xs in answer.items():
+        xs.sort()
+        if xs:
+            out.append(f"{who} answers requests ({len(xs)}) in mean {statistics.mean(xs):.1f} "
+                       f"ms, p99 {pct(xs, .99):.1f}, max {xs[-1]:.1f}")
     if not first:
-        return "latency: no calls matched in the capture"
-    return (f"first prompt packet after 200 OK ({len(first)} calls): mean "
-            f"{statistics.mean(first):.1f} ms, p99 {pct(first, .99):.1f}, max {first[-1]:.1f}; "
-            f"key -> REFER ({len(key)} calls): mean "
-            f"{statistics.mean(key) if key else float('nan'):.1f} ms, "
-            f"max {key[-1] if key else float('nan'):.1f}")
+        return "; ".join(out)
+    return "; ".join(out) + (
+        f"\n         first prompt packet after 200 OK ({len(first)} calls): mean "
+        f"{statistics.mean(first):.1f} ms, p99 {pct(first, .99):.1f}, max {first[-1]:.1f}; "
+        f"key -> REFER ({len(key)} calls): mean "
+        f"{statistics.mean(key) if key else float('nan'):.1f} ms, "
+        f"max {key[-1] if key else float('nan'):.1f}")
 
 
 def phase_concurrency(work, levels):
@@ -431,6 +471,7 @@ def phase_concurrency(work, levels):
             break
         d = BenchIvrd(work, f"hold-{level}", greeting_ms=int((hold + 30) * 1000),
                       timeout_s=60).start()
+        p = None
         try:
             base_fds = nfds(d.proc.pid)
             idle = rss_kb(d.proc.pid)
@@ -480,10 +521,11 @@ def phase_concurrency(work, levels):
                  "min": deltas[0] if deltas else float("nan"),
                  "reload_ms": reload_ms, "reload_wall": reload_wall, "held_after": held_after}
             results.append(r)
-            print(f"   {level:6d} asked: {held} held after {up:.1f} s, {still} at the end of "
-                  f"the window; ivrd CPU {cpu['ivrd']:5.1f}% "
-                  f"(sipp {cpu['sipp']:5.1f}%); RSS idle {idle} KB, loaded {loaded} KB = "
-                  f"{per_call:.1f} KB/call; after the calls {after} KB")
+            print(f"   {level:6d} asked: {held} held after {up:.1f} s, {still} at the end "
+                  f"of the window; ivrd CPU {cpu['ivrd']:5.1f}% "
+                  f"(sipp {cpu['sipp']:5.1f}%, machine {cpu['machine']:5.1f}% busy); RSS idle "
+                  f"{idle} KB, loaded {loaded} KB = {per_call:.1f} KB/call; after the calls "
+                  f"{after} KB")
             print(f"          RTP, {nstreams} streams, {r['packets']} packets: delta mean "
                   f"{r['mean']:.2f} ms, p99 {r['p99']:.2f}, max {r['max']:.2f}, min "
                   f"{r['min']:.2f}; seq gaps {gaps}; capture dropped {dropped}")
@@ -495,7 +537,7 @@ def phase_concurrency(work, levels):
             if stats:
                 print(f"          {stats}")
         finally:
-            if 'p' in locals() and p.poll() is None:
+            if p is not None and p.poll() is None:
                 p.kill()
                 p.wait(10)
             rc = d.stop()

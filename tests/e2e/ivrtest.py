@@ -149,10 +149,12 @@ ivrd: {{
     def journal(self):
         return os.path.join(self.state, "journal.db")
 
-    def start(self, *args):
+    def start(self, *args, env=None):
+        """env: variables added to the test's own environment (NOTIFY_SOCKET ...)."""
         binary = os.environ["IVRD"]
         self.proc = subprocess.Popen([binary, "-c", self.conf, *args], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                     env=dict(os.environ, **env) if env else None)
         threading.Thread(target=self._reader, daemon=True).start()
         self.wait_log(r"ready:", 15)
         return self
