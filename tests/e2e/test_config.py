@@ -116,6 +116,65 @@ def test_reload_keeps_calls_on_their_generation():
         assert gens == [1, 2], gens
 
 
+def test_call_in_menu_finishes_on_old_generation():
+    """A caller listening to the menu while it is reloaded keeps the menu they heard."""
+    import threading
+    from scenario import expect_bye, invite, keys, notify, refer, write
+    from ivrtest import sipp
+    with Ivrd("reload-mid-call").start() as d:
+        good = open(d.conf).read()
+        # the caller waits 2 s in the menu, then presses 2: billing on generation 1
+        sc_a = write(d, "a.xml", invite(), keys("2", first=2000), refer("billing"),
+                     notify("200 OK", 2), expect_bye())
+        result = {}
+        t = threading.Thread(target=lambda: result.update(a=sipp(d, sc_a)))
+        t.start()
+        d.wait_event("menu.enter", timeout=10)
+        with open(d.conf, "w") as f:
+            f.write(good.replace('{ key = "2"; action = "dept:billing"; }',
+                                 '{ key = "2"; action = "dept:sales"; }'))
+        d.proc.send_signal(1)
+        d.wait_log(r"generation 1 -> 2")
+        # a new caller meanwhile gets the new menu
+        sc_b = write(d, "b.xml", invite(), keys("2"), refer("sales"), notify("200 OK", 2),
+                     expect_bye())
+        rc, out, _ = sipp(d, sc_b)
+        assert rc == 0, out
+        t.join(60)
+        rc, out, _ = result["a"]
+        assert rc == 0, out
+        rows = d.rows("SELECT call_id, generation FROM events WHERE event='call.start' ORDER BY id")
+        assert [r["generation"] for r in rows] == [1, 2], rows
+        route_a = d.rows("SELECT dept FROM events WHERE event='route' AND call_id=?",
+                         (rows[0]["call_id"],))
+        assert [r["dept"] for r in route_a] == ["billing"], route_a
+
+
+def test_reloads_under_load_fail_no_call():
+    """SIPp keeps placing menu calls while the configuration is reloaded five times."""
+    import threading
+    from ivrtest import SIPP_DIR
+    with Ivrd("reload-load").start() as d:
+        sc = os.path.join(SIPP_DIR, "uac_menu_call.xml")
+        result = {}
+        t = threading.Thread(target=lambda: result.update(
+            r=__import__("ivrtest").sipp(d, sc, calls=60, timeout=60,
+                                         extra=["-r", "20", "-l", "40"])))
+        t.start()
+        d.wait_event("menu.enter", timeout=10)
+        for gen in range(2, 7):
+            d.proc.send_signal(1)
+            d.wait_log(rf"generation {gen - 1} -> {gen}")
+        t.join(120)
+        rc, out, _ = result["r"]
+        assert rc == 0, out
+        ends = d.rows("SELECT result FROM events WHERE event='call.end'")
+        assert len(ends) == 60 and all(e["result"] == "transferred" for e in ends), ends
+        gens = {r["generation"] for r in d.rows("SELECT generation FROM events WHERE event='call.start'")}
+        assert len(gens) >= 2, gens
+
+
 if __name__ == "__main__":
     run([test_demo_config_is_valid, test_every_error_is_listed, test_syntax_error_names_the_line,
-         test_missing_file_and_bad_arguments, test_reload_keeps_calls_on_their_generation])
+         test_missing_file_and_bad_arguments, test_reload_keeps_calls_on_their_generation,
+         test_call_in_menu_finishes_on_old_generation, test_reloads_under_load_fail_no_call])
