@@ -143,6 +143,7 @@ ivrd: {{
 """)
         self.proc = None
         self.lines = []
+        self.ended = None
         self.cond = threading.Condition()
 
     @property
@@ -152,20 +153,23 @@ ivrd: {{
     def start(self, *args, env=None):
         """env: variables added to the test's own environment (NOTIFY_SOCKET ...)."""
         binary = os.environ["IVRD"]
+        with self.cond:
+            mark = len(self.lines)  # a restart waits for its own "ready:"
         self.proc = subprocess.Popen([binary, "-c", self.conf, *args], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                      env=dict(os.environ, **env) if env else None)
-        threading.Thread(target=self._reader, daemon=True).start()
-        self.wait_log(r"ready:", 15)
+        threading.Thread(target=self._reader, args=(self.proc,), daemon=True).start()
+        self.wait_log(r"ready:", 15, start=mark)
         return self
 
-    def _reader(self):
-        for line in self.proc.stderr:
+    def _reader(self, proc):
+        for line in proc.stderr:
             sys.stderr.write(f"[ivrd] {line}")
             with self.cond:
                 self.lines.append(line.rstrip("\n"))
                 self.cond.notify_all()
         with self.cond:
+            self.ended = proc  # a killed daemon's reader may finish after a restart
             self.cond.notify_all()
 
     def wait_log(self, pattern, timeout=10, start=0):
@@ -178,12 +182,10 @@ ivrd: {{
                     if rx.search(line):
                         return line
                 left = end - time.monotonic()
-                if left <= 0 or (self.proc.poll() is not None and not self._more()):
+                # the daemon has exited and every line it wrote has been read
+                if left <= 0 or (self.ended is not None and self.ended is self.proc):
                     raise AssertionError(f"no log line /{pattern}/ within {timeout} s")
                 self.cond.wait(min(left, 0.2))
-
-    def _more(self):
-        return False
 
     def rows(self, sql="SELECT * FROM events ORDER BY id", args=()):
         if not os.path.exists(self.journal):
