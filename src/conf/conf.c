@@ -505,9 +505,9 @@ load_ivrd(struct loader *l, const config_t *cfg, struct val *operator, struct va
 	const config_setting_t *top = config_lookup(cfg, "ivrd");
 	const config_setting_t *sip = top ? config_setting_get_member(top, "sip") : NULL;
 	const config_setting_t *rtp = top ? config_setting_get_member(top, "rtp") : NULL;
-	const struct conf_opt *ivrd_opts = conf_blocks[0].opts;
-	const struct conf_opt *sip_opts = conf_blocks[1].opts;
-	const struct conf_opt *rtp_opts = conf_blocks[2].opts;
+	const struct conf_opt *ivrd_opts = conf_block_opts("ivrd");
+	const struct conf_opt *sip_opts = conf_block_opts("ivrd.sip");
+	const struct conf_opt *rtp_opts = conf_block_opts("ivrd.rtp");
 	struct val v, dl;
 
 	if (top == NULL) {
@@ -711,8 +711,8 @@ static void
 load_menu(struct loader *l, const config_setting_t *g, struct conf_menu *m,
 	const struct conf_action *operator)
 {
-	const struct conf_opt *opts = conf_blocks[3].opts;
-	const struct conf_opt *oopts = conf_blocks[4].opts;
+	const struct conf_opt *opts = conf_block_opts("menus.NAME");
+	const struct conf_opt *oopts = conf_block_opts("menus.NAME.options.[N]");
 	char path[200];
 	struct val v;
 
@@ -782,7 +782,7 @@ static void
 load_dept(struct loader *l, const config_setting_t *g, struct conf_dept *d,
 	const struct conf_action *operator)
 {
-	const struct conf_opt *opts = conf_blocks[5].opts;
+	const struct conf_opt *opts = conf_block_opts("departments.NAME");
 	char path[200], p[256], err[256];
 	struct val v;
 	size_t n;
@@ -857,7 +857,7 @@ load_numbers(struct loader *l, const config_t *cfg, const char *entry_name)
 {
 	struct conf *c = l->c;
 	const config_setting_t *g = config_lookup(cfg, "numbers");
-	const struct conf_opt *opts = conf_blocks[6].opts;
+	const struct conf_opt *opts = conf_block_opts("numbers.[N]");
 
 	if (g == NULL)
 		return;

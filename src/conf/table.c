@@ -138,3 +138,12 @@ conf_table_find(const struct conf_opt *opts, const char *name)
 			return opts;
 	return NULL;
 }
+
+const struct conf_opt *
+conf_block_opts(const char *path)
+{
+	for (const struct conf_block *b = conf_blocks; b->path != NULL; b++)
+		if (strcmp(b->path, path) == 0)
+			return b->opts;
+	return NULL;
+}

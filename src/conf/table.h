@@ -32,5 +32,7 @@ struct conf_block {
 extern const struct conf_block conf_blocks[];
 
 const struct conf_opt *conf_table_find(const struct conf_opt *opts, const char *name);
+/* The settings of a block by its path as in conf_blocks ("menus.NAME"); NULL if none. */
+const struct conf_opt *conf_block_opts(const char *path);
 
 #endif
