@@ -94,6 +94,12 @@ struct call {
 	uint32_t refer_cseq;
 	bool refer_accepted;
 	bool transferred;
+
+	/* What a route decision was made from, journaled with each one (route_inputs). */
+	char dnis_rule[64]; /* "numbers.[1]", or "default" for numbers nobody listed */
+	char ani_rule[96];  /* the caller rule that fired, "" when none */
+	char digits[40];    /* the last multi-digit entry, masked when sensitive */
+	char guard[128];    /* the loop guard's verdict, "" until it has one */
 };
 
 static void call_end(struct call *c, const char *result, const char *reason);
@@ -141,9 +147,42 @@ count(struct call_mgr *m, const struct journal_event *ev)
 	}
 }
 
+/* The inputs of a route decision, "key=value; ...": what QA reads to see why a caller was
+ * sent where they went. Every input ivrd has goes here, and only here. */
+static void
+route_inputs(const struct call *c, const char *dept, char *buf, size_t size)
+{
+	size_t off = 0;
+	int d = dept != NULL ? conf_dept_find(c->conf, dept) : -1;
+
+	str_appendf(buf, size, &off, "path=%s; dnis=%s %s", c->menu.path[0] ? c->menu.path : "-",
+		c->dnis, c->dnis_rule);
+	if (c->ani_rule[0])
+		str_appendf(buf, size, &off, "; ani=%s %s", c->ani, c->ani_rule);
+	if (c->digits[0])
+		str_appendf(buf, size, &off, "; digits=%s", c->digits);
+	if (d >= 0) {
+		enum dept_override o = call_mgr_dept_state(c->mgr, dept);
+		str_appendf(buf, size, &off, "; hours=%s%s",
+			call_mgr_dept_open(c->mgr, c->conf, d) ? "open" : "closed",
+			o == DEPT_OPEN ? " (opened by an operator)" :
+			o == DEPT_CLOSED ? " (closed by an operator)" : "");
+	}
+	if (c->hops > 1)
+		str_appendf(buf, size, &off, "; overflow=%u", c->hops - 1);
+	if (c->guard[0])
+		str_appendf(buf, size, &off, "; guard=%s", c->guard);
+}
+
 static void
 record(struct call *c, struct journal_event *ev)
 {
+	char inputs[512];
+
+	if (strcmp(ev->event, JEV_ROUTE) == 0 && ev->detail == NULL) {
+		route_inputs(c, ev->dept, inputs, sizeof(inputs));
+		ev->detail = inputs;
+	}
 	count(c->mgr, ev);
 	ev->call_id = c->call_id;
 	if (ev->duration_ms == 0 && ev->event != NULL && strcmp(ev->event, JEV_CALL_END) != 0 &&
@@ -210,6 +249,8 @@ m_record(void *arg, const struct journal_event *ev)
 
 	if (ev->menu != NULL)
 		c->last_menu = ev->menu;
+	if (strcmp(ev->event, JEV_ROUTE) == 0)
+		e.detail = NULL; /* the call knows every input, the menu only its path */
 	record(c, &e);
 }
 
@@ -369,7 +410,6 @@ static void
 route_dept(struct call *c, int dept, const char *reason)
 {
 	const struct conf_dept *d = &c->conf->depts[dept];
-	char why[160];
 
 	if (++c->hops > MAX_ROUTE_HOPS) {
 		goodbye(c, "fallback chain too long");
@@ -381,11 +421,6 @@ route_dept(struct call *c, int dept, const char *reason)
 			.event = JEV_ROUTE, .menu = c->last_menu, .dept = d->name,
 			.result = "closed", .reason = reason,
 		};
-		if (call_mgr_dept_state(c->mgr, d->name) == DEPT_CLOSED)
-			snprintf(why, sizeof(why), "closed by an operator");
-		else
-			snprintf(why, sizeof(why), "closed (hours in %s)", d->timezone);
-		ev.detail = why;
 		record(c, &ev);
 		log_msg(LOG_PRIO_INFO, "call", c->call_id, "%s is closed: %s", d->name, reason);
 		fall_back(c, d, d->closed_prompt, "closed");
@@ -774,6 +809,11 @@ new_call(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req
 	copy_user(c->dnis, sizeof(c->dnis), sip_msg_ruri_user(req));
 	num = conf_number_find(conf, c->dnis);
 	c->lang = num != NULL ? num->lang : 0;
+	if (num != NULL)
+		snprintf(c->dnis_rule, sizeof(c->dnis_rule), "(numbers.[%zu])",
+			(size_t)(num - conf->numbers) + 1);
+	else
+		str_copy(c->dnis_rule, "(not listed: entry menu)", sizeof(c->dnis_rule));
 	menu_init(&c->menu, conf, &menu_ops, c);
 	m->stats.active++;
 	metrics_set(m->metrics, "call.active", NULL, (int64_t)m->stats.active);

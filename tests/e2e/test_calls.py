@@ -40,7 +40,9 @@ def test_key_transfers_to_department():
         route = [e for e in ev if e["event"] == "route"]
         assert len(route) == 1 and route[0]["dept"] == "billing", route
         assert route[0]["reason"] == "key 2 in menu main", route
-        assert route[0]["detail"] == "main", route
+        # the decision names its inputs
+        assert route[0]["detail"] == ("path=main; dnis=18005550100 (numbers.[1]); "
+                                      "hours=open"), route
         ts = [e for e in ev if e["event"] == "transfer.start"]
         assert ts[0]["target"] == f"sip:billing@127.0.0.1:{d.target_port}", ts
 
@@ -59,7 +61,7 @@ def test_submenu_back_and_repeat():
         assert entered == [("main", "main/greeting"), ("sales", "sales/greeting"),
                            ("main", "main/short")], entered
         route = [e for e in ev if e["event"] == "route"][0]
-        assert route["detail"] == "main > sales > main", route
+        assert route["detail"].startswith("path=main > sales > main; "), route
         assert [e["key"] for e in ev if e["event"] == "key"] == ["1", "*", "#", "2"]
 
 

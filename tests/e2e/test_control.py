@@ -199,7 +199,7 @@ def test_dept_override_routes_the_next_caller():
         # the menu's choice, billing closed by the override, billing's fallback
         assert [(r["dept"], r["result"]) for r in routes] == [
             ("billing", None), ("billing", "closed"), ("operator", None)], routes
-        assert routes[1]["detail"] == "closed by an operator", routes
+        assert "hours=closed (closed by an operator)" in routes[1]["detail"], routes
         assert routes[2]["reason"] == "fallback of billing (closed)", routes
 
         rc, out, err = ivrctl(d, "dept", "billing", "auto", "--json")
