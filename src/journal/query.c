@@ -535,6 +535,44 @@ out:
 }
 
 /* "9.3 s" */
+/* A route decision's inputs, journaled as "key=value; ...", in words. Rows written before
+ * the inputs were journaled hold the menu path alone. */
+static void
+describe_inputs(struct sbuf *b, const char *detail)
+{
+	static const struct {
+		const char *key, *words;
+	} names[] = {
+		{"path", "menu path"}, {"dnis", "dialed"}, {"ani", "caller"},
+		{"digits", "entered"}, {"hours", "hours"}, {"overflow", "overflow step"},
+		{"guard", "loop guard"},
+	};
+	const char *p = detail, *sep = "; based on: ";
+
+	if (strchr(detail, '=') == NULL) {
+		sb_addf(b, " (path %s)", detail);
+		return;
+	}
+	while (*p != '\0') {
+		size_t n = strcspn(p, ";"), k = strcspn(p, "=");
+		const char *words = NULL;
+
+		if (k < n) {
+			for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+				if (strlen(names[i].key) == k && strncmp(p, names[i].key, k) == 0)
+					words = names[i].words;
+			if (words != NULL)
+				sb_addf(b, "%s%s %.*s", sep, words, (int)(n - k - 1), p + k + 1);
+			else
+				sb_addf(b, "%s%.*s", sep, (int)n, p);
+			sep = ", ";
+		}
+		p += n;
+		while (*p == ';' || *p == ' ')
+			p++;
+	}
+}
+
 static void
 sb_seconds(struct sbuf *b, int64_t ms)
 {
@@ -580,11 +618,16 @@ journal_event_describe(char **out, const struct journal_event *ev)
 		if (ev->detail != NULL)
 			sb_addf(&b, " (%s)", ev->detail);
 	} else if (is(ev, JEV_ROUTE)) {
-		sb_addf(&b, "routed to %s", str_or(ev->dept, "?"));
+		if (ev->result != NULL && strcmp(ev->result, "closed") == 0)
+			sb_addf(&b, "%s is closed", str_or(ev->dept, "?"));
+		else if (ev->result != NULL && strcmp(ev->result, "busy") == 0)
+			sb_addf(&b, "%s is busy", str_or(ev->dept, "?"));
+		else
+			sb_addf(&b, "routed to %s", str_or(ev->dept, "?"));
 		if (ev->reason != NULL)
 			sb_addf(&b, " — reason: %s", ev->reason);
 		if (ev->detail != NULL)
-			sb_addf(&b, " (path %s)", ev->detail);
+			describe_inputs(&b, ev->detail);
 	} else if (is(ev, JEV_TRANSFER_START)) {
 		sb_addf(&b, "transfer to %s started", str_or(ev->target, str_or(ev->dept, "?")));
 	} else if (is(ev, JEV_TRANSFER_RESULT)) {
