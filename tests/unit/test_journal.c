@@ -673,7 +673,9 @@ test_query_calls_and_words(void)
 		"entered menu sales, hearing sales/greeting",
 		"invalid key 9 in menu sales (failure 1 of 3)",
 		"no key pressed in menu sales (timeout 1 of 3)",
-		"routed to sales — reason: fallback",
+		"routed to sales — reason: fallback; based on: menu path main > sales, dialed "
+		"18005550100 (numbers.[1]), caller 5551234 (callers.[2] internal), entered 12****89, "
+		"hours open (opened by an operator), overflow step 1, loop guard ok",
 		"transfer to sip:sales@127.0.0.1:5090 started",
 		"transfer to sales succeeded",
 		"call ended (transferred)",
@@ -697,7 +699,10 @@ test_query_calls_and_words(void)
 	put(j, t + 5000, "A", JEV_INVALID, -1, F(.menu = "sales", .key = "9",
 		.detail = "failure 1 of 3"));
 	put(j, t + 9000, "A", JEV_TIMEOUT, -1, F(.menu = "sales", .detail = "timeout 1 of 3"));
-	put(j, t + 9100, "A", JEV_ROUTE, -1, F(.dept = "sales", .reason = "fallback"));
+	put(j, t + 9100, "A", JEV_ROUTE, -1, F(.dept = "sales", .reason = "fallback",
+		.detail = "path=main > sales; dnis=18005550100 (numbers.[1]); ani=5551234 "
+		"(callers.[2] internal); digits=12****89; hours=open (opened by an operator); "
+		"overflow=1; guard=ok"));
 	put(j, t + 9200, "A", JEV_TRANSFER_START, -1, F(.dept = "sales",
 		.target = "sip:sales@127.0.0.1:5090"));
 	put(j, t + 9300, "A", JEV_TRANSFER_RESULT, -1, F(.dept = "sales", .result = "ok"));
