@@ -2,6 +2,8 @@
 # Regenerates the shipped prompts: prompts/<lang>/<name>.wav, 8 kHz mono u-law WAV.
 # Needs espeak-ng and sox. The output is deterministic (no dither), so re-running it only
 # changes the files whose text changed. Usage: prompts/make-prompts.sh [name ...]
+# A text may switch voice mid-prompt with "|LANG|": the offer of another language is
+# spoken in that language ("... |vi| Để nghe bằng tiếng Việt, bấm phím 9.").
 set -euo pipefail
 
 cd "$(dirname "$0")"
@@ -9,8 +11,8 @@ rate=150 # words per minute: slow enough for a phone line
 
 declare -A text
 
-text[en:main/greeting]="Thank you for calling Example Company. For sales, press 1. For billing, press 2. For technical support, press 3. To hear these options again, press the pound key. To speak with an operator, press 0 at any time."
-text[vi:main/greeting]="Cảm ơn quý khách đã gọi đến công ty Example. Để gặp bộ phận bán hàng, vui lòng bấm phím 1. Để gặp bộ phận thanh toán, bấm phím 2. Để được hỗ trợ kỹ thuật, bấm phím 3. Để nghe lại các lựa chọn này, bấm phím thăng. Để nói chuyện với nhân viên tổng đài, bấm phím 0 bất cứ lúc nào."
+text[en:main/greeting]="Thank you for calling Example Company. For sales, press 1. For billing, press 2. For technical support, press 3. To hear these options again, press the pound key. To speak with an operator, press 0 at any time. |vi| Để nghe bằng tiếng Việt, bấm phím 9."
+text[vi:main/greeting]="Cảm ơn quý khách đã gọi đến công ty Example. Để gặp bộ phận bán hàng, vui lòng bấm phím 1. Để gặp bộ phận thanh toán, bấm phím 2. Để được hỗ trợ kỹ thuật, bấm phím 3. Để nghe lại các lựa chọn này, bấm phím thăng. Để nói chuyện với nhân viên tổng đài, bấm phím 0 bất cứ lúc nào. |en| For English, press 8."
 
 text[en:main/short]="For sales, press 1. For billing, 2. For technical support, 3. For an operator, 0."
 text[vi:main/short]="Bán hàng, bấm phím 1. Thanh toán, phím 2. Hỗ trợ kỹ thuật, phím 3. Gặp nhân viên tổng đài, phím 0."
@@ -70,7 +72,21 @@ for name in "${names[@]}"; do
 			{ echo "make-prompts: no $lang text for $name" >&2; exit 1; }
 		out=$lang/$name.wav
 		mkdir -p "$(dirname "$out")"
-		espeak-ng -v "${voice[$lang]}" -s "$rate" -w "$tmp/tts.wav" -- "${text[$lang:$name]}"
+		# one synthesis per voice segment, joined end to end
+		parts=()
+		seg_lang=$lang
+		rest=${text[$lang:$name]}
+		while :; do
+			seg=${rest%%|*}
+			n=${#parts[@]}
+			espeak-ng -v "${voice[$seg_lang]}" -s "$rate" -w "$tmp/part$n.wav" -- "$seg"
+			parts+=("$tmp/part$n.wav")
+			[[ $rest == *"|"*"|"* ]] || break
+			rest=${rest#*|}
+			seg_lang=${rest%%|*}
+			rest=${rest#*|}
+		done
+		sox "${parts[@]}" "$tmp/tts.wav"
 		# -D: no dither, so the same text always gives the same bytes. espeak-ng's
 		# leading and trailing silence is cut to 0.1 s (so the caller hears the prompt at
 		# once, without a clipped first syllable) and 0.3 s. norm -3: every prompt at the

@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "ivr/number.h"
+
 struct prompt;
 struct prompt_cache;
 struct hours;
@@ -25,6 +27,7 @@ enum conf_act {
 	ACT_DEPT,   /* route to a department */
 	ACT_REPEAT, /* replay the menu's short prompt */
 	ACT_BACK,   /* return to the previous menu */
+	ACT_LANG,   /* switch the call's language (index: language) and replay the short prompt */
 };
 
 struct conf_action {
@@ -32,8 +35,42 @@ struct conf_action {
 	int index; /* menu or department index */
 };
 
+enum conf_menu_type {
+	MENU_CHOICE = 0, /* one key picks an option */
+	MENU_ENTRY,      /* several digits, routed by value (account numbers, extensions) */
+	MENU_DIRECTORY,  /* a name spelled on the keypad */
+};
+
+/* An entry menu's route: a range of equal-length values, or a prefix. */
+struct conf_entry_route {
+	char *from, *to; /* both NULL for a prefix route */
+	char *prefix;
+	struct conf_action action;
+};
+
+/* A directory menu's name. */
+struct conf_dir_entry {
+	char *name;
+	char *spell; /* as written: letters, digits, spaces, punctuation (keypad.h) */
+	int prompt;
+	struct conf_action action;
+};
+
+#define CONF_ENTRY_MAX 32 /* digits in one entry */
+
 struct conf_menu {
 	char *name;
+	enum conf_menu_type type;
+	/* entry and directory menus */
+	unsigned min_length, max_length;
+	char terminator; /* '\0': none */
+	unsigned inter_digit_ms;
+	bool sensitive, zero_is_digit;
+	struct conf_entry_route *routes;
+	size_t nroutes;
+	struct conf_dir_entry *entries;
+	size_t nentries;
+	int choice_prompt;
 	int greeting, short_prompt, invalid, no_input; /* prompt ids */
 	unsigned timeout_ms;
 	unsigned max_failures, max_timeouts;
@@ -53,12 +90,34 @@ struct conf_dept {
 	struct conf_action fallback; /* ACT_NONE: nowhere left (the operator itself) */
 	int closed_prompt, unavailable_prompt, transfer_prompt;
 	unsigned transfer_timeout_ms;
+	bool round_robin;       /* each transfer starts at the next target, not the first */
+	unsigned max_transfers; /* REFERs outstanding at once; 0 = no cap */
+};
+
+/* ivrd.loop_guard: callers passed around too often go to a person who can sort it out. */
+struct conf_loop_guard {
+	bool on;               /* the group is present */
+	unsigned window_s;     /* counts cover this many seconds back */
+	unsigned max_transfers, max_drops, max_calls; /* 0 = not counted */
+	int dept;              /* where escalated callers go */
+	int prompt;            /* played first */
 };
 
 struct conf_number {
-	char *dnis; /* digits only */
+	char *dnis; /* normalized (number.h) */
 	int menu;
 	int lang;
+	int dept_hint; /* where 0 (operator) leads from this number's menus; -1: the operator */
+};
+
+enum conf_mark { MARK_NONE = 0, MARK_INTERNAL, MARK_PRIORITY, MARK_BLOCKED };
+
+/* A caller (ANI) rule: the first whose match list holds the caller's number applies. */
+struct conf_caller {
+	char **match; /* as written: full numbers or digit prefixes ending in '*' (number.h) */
+	size_t nmatch;
+	enum conf_mark mark;
+	int menu, dept, lang; /* -1: not set */
 };
 
 enum conf_proto { CONF_UDP };
@@ -100,6 +159,8 @@ struct conf {
 
 	struct conf_action operator_action;
 	int entry_menu; /* for dialed numbers not listed */
+	unsigned max_overflow; /* department fallbacks a call may take before the operator */
+	struct conf_loop_guard loop_guard;
 
 	struct conf_menu *menus;
 	size_t nmenus;
@@ -107,6 +168,10 @@ struct conf {
 	size_t ndepts;
 	struct conf_number *numbers;
 	size_t nnumbers;
+	struct conf_caller *callers;
+	size_t ncallers;
+	char country_code[4];   /* ivrd.country_code */
+	struct number_plan plan; /* how dialed and caller numbers are normalized */
 
 	/* Every setting as in effect, "path = value", defaults marked: from the same table
 	 * the validator reads, so "ivrctl show config" cannot drift from it. */
@@ -134,8 +199,12 @@ void conf_unref(struct conf *c);
 const struct prompt *conf_prompt(const struct conf *c, int lang, int id);
 int conf_menu_find(const struct conf *c, const char *name);
 int conf_dept_find(const struct conf *c, const char *name);
-/* The number entry for a dialed number (digits compared), or NULL. */
+/* The number entry for a dialed number (normalized, then compared), or NULL. */
 const struct conf_number *conf_number_find(const struct conf *c, const char *dnis);
+/* The first caller rule matching a caller's number, or NULL. */
+const struct conf_caller *conf_caller_find(const struct conf *c, const char *ani);
+/* "internal", "priority", "blocked" or "" */
+const char *conf_mark_name(enum conf_mark m);
 
 /* Writes the action as "menu:NAME", "dept:NAME", "repeat", "back". */
 void conf_action_str(const struct conf *c, const struct conf_action *a, char *buf, size_t size);

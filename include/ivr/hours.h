@@ -14,7 +14,13 @@ struct hours;
  * On error returns EINVAL and writes the rule index and reason to err. */
 int hours_parse(struct hours **hp, const char *const *rules, size_t n, char *err, size_t errlen);
 void hours_free(struct hours *h);
+/* Open at every minute of every day: no closed minute and no holiday. */
 bool hours_always(const struct hours *h);
+/* Days closed all day, in the zone hours_open is asked in: "YYYY-MM-DD" one date, "MM-DD"
+ * that day every year ("02-29" only in leap years). Replaces any earlier list; on error
+ * returns EINVAL, leaves h as it was and writes the entry index and reason to err. */
+int hours_set_holidays(struct hours *h, const char *const *days, size_t n, char *err,
+	size_t errlen);
 
 struct tz; /* a loaded time zone (TZif from /usr/share/zoneinfo or $TZDIR) */
 /* "UTC", "America/Chicago", "Asia/Ho_Chi_Minh" ... EINVAL for bad names, ENOENT when the zone
@@ -24,6 +30,9 @@ void tz_free(struct tz *z);
 /* Local broken-down time in z at t (like localtime_r, without touching the process TZ). */
 void tz_localtime(const struct tz *z, time_t t, struct tm *out);
 
+/* Whether now, in z, is within the rules and not on a holiday. */
 bool hours_open(const struct hours *h, const struct tz *z, time_t now);
+/* Whether now, in z, falls on one of the holidays. */
+bool hours_holiday(const struct hours *h, const struct tz *z, time_t now);
 
 #endif

@@ -11,16 +11,25 @@ struct event_base;
 struct journal;
 
 /* Event types, as stored in the "event" column. */
-#define JEV_CALL_START "call.start"     /* ani, dnis, generation, detail: language */
+/* ani, dnis (normalized when they are numbers), generation, detail: language, reason: the
+ * caller rule that fired, "(callers.[N] MARK)" */
+#define JEV_CALL_START "call.start"
 #define JEV_MENU_ENTER "menu.enter"     /* menu, prompt (the prompt about to play) */
 #define JEV_KEY "key"                   /* menu, key */
 #define JEV_INVALID "input.invalid"     /* menu, key, detail: "failure N of M" */
 #define JEV_TIMEOUT "input.timeout"     /* menu, detail: "timeout N of M" */
-#define JEV_ROUTE "route"               /* menu, dept, reason, detail: the menu path */
+/* menu, detail: the language the call continues in, prompt: the short prompt replayed in it */
+#define JEV_LANGUAGE "language"
+/* menu, key: the value (masked when sensitive), detail: how it ended and what it matched */
+#define JEV_ENTRY "input.entry"
+#define JEV_ROUTE "route"               /* menu, dept, reason, detail: the inputs; result:
+					 * NULL (routed), "closed", "busy" (max_transfers),
+					 * "refused" (overflow or loop guard: goodbye) */
 #define JEV_TRANSFER_START "transfer.start"   /* dept, target */
 #define JEV_TRANSFER_RESULT "transfer.result" /* dept, target, result: "ok" or "failed", reason */
 #define JEV_DROP "drop"                 /* menu, duration_ms, prompt: last prompt heard */
-#define JEV_CALL_END "call.end"         /* result, reason, duration_ms */
+/* result ("blocked": declined with 603 by a caller rule), reason, duration_ms */
+#define JEV_CALL_END "call.end"
 
 /* All strings may be NULL; they are copied before journal_append returns. */
 struct journal_event {

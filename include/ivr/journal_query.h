@@ -69,6 +69,11 @@ void journal_calls_free(struct journal_calls *c);
 int journal_call_summarise(struct journal_call *c, const struct journal_rows *r);
 void journal_call_clear(struct journal_call *c);
 
+/* The loop guard's history: every call.start, transfer.start and drop row since since_ms,
+ * oldest first, each with the caller number of its call; calls without one are left out. */
+int journal_query_caller_events(struct journal_query *q, int64_t since_ms,
+	void (*fn)(void *arg, const char *ani, const char *event, int64_t ts_ms), void *arg);
+
 /* One event in words, as "ivrctl trace" shows it: "pressed 2", "routed to billing — reason:
  * menu main key 2 (path main)". *out is malloc'ed. */
 int journal_event_describe(char **out, const struct journal_event *ev);

@@ -70,9 +70,11 @@ const char *sip_msg_from_tag(const struct sip_msg *m);
 const char *sip_msg_to_tag(const struct sip_msg *m);
 unsigned sip_msg_cseq(const struct sip_msg *m);
 int sip_msg_status(const struct sip_msg *m);
-/* Request-URI user (the dialed number), From user (the caller); "" when absent. */
+/* Request-URI user (the dialed number), From user (the caller), To user; a tel: URI's
+ * number stands for its user; "" when absent. */
 const char *sip_msg_ruri_user(const struct sip_msg *m);
 const char *sip_msg_from_user(const struct sip_msg *m);
+const char *sip_msg_to_user(const struct sip_msg *m);
 /* The first value of a header by name (case-insensitive), or NULL. */
 const char *sip_msg_header(const struct sip_msg *m, const char *name);
 const char *sip_msg_content_type(const struct sip_msg *m, char *buf, size_t size);

@@ -13,6 +13,7 @@
 #include "ivr/hmap.h"
 #include "ivr/hours.h"
 #include "ivr/journal.h"
+#include "ivr/journal_query.h"
 #include "ivr/log.h"
 #include "ivr/menu.h"
 #include "ivr/metrics.h"
@@ -22,8 +23,8 @@
 #include "ivr/util.h"
 
 #define ALLOW "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY\r\n"
-/* A department's fallback chain is checked for loops at load; this bounds it at run time. */
-#define MAX_ROUTE_HOPS 8
+/* Events the loop guard keeps per caller and kind; its thresholds stay within this. */
+#define GUARD_RING 32
 
 enum call_state {
 	CALL_RINGING,  /* 180 sent, answer delayed */
@@ -47,6 +48,14 @@ struct call_mgr {
 	struct sip_stack *sip;
 	struct hmap *calls;
 	struct hmap *overrides; /* department name -> (enum dept_override) */
+	/* By department name, so they survive reloads: */
+	struct hmap *rr;        /* -> 1 + the first target of the next round-robin transfer */
+	struct hmap *inflight;  /* -> transfers under way */
+	/* Loop guard: caller number -> struct guard_history, seeded once from the journal and
+	 * kept up to date by record(), so no call waits on SQLite. */
+	struct hmap *history;
+	bool history_on;
+	int64_t history_swept_ms;
 	struct metrics *metrics;
 	struct call_stats stats;
 	bool draining;
@@ -85,8 +94,13 @@ struct call {
 
 	/* routing and transfer */
 	int dept;
-	size_t target;
+	size_t target, first, tried; /* targets: current, tried first, tried so far */
 	unsigned hops;
+	bool holds_slot;     /* counted in the department's transfers in flight */
+	bool *failed;        /* [dept]: its transfer failed in this call; NULL until one does */
+	bool escalated;      /* sent to the loop guard's department */
+	bool escalating;     /* on the way there: its route is already journaled */
+	bool noted_start;    /* this call's start is in the guard's history */
 	struct conf_action after; /* where to go when the routing prompt ends */
 	char after_reason[200];
 	struct sip_client_tx *refer_tx;
@@ -98,6 +112,7 @@ struct call {
 	/* What a route decision was made from, journaled with each one (route_inputs). */
 	char dnis_rule[64]; /* "numbers.[1]", or "default" for numbers nobody listed */
 	char ani_rule[96];  /* the caller rule that fired, "" when none */
+	const struct conf_caller *caller; /* that rule, in this call's generation */
 	char digits[40];    /* the last multi-digit entry, masked when sensitive */
 	char guard[128];    /* the loop guard's verdict, "" until it has one */
 };
@@ -174,6 +189,146 @@ route_inputs(const struct call *c, const char *dept, char *buf, size_t size)
 		str_appendf(buf, size, &off, "; guard=%s", c->guard);
 }
 
+/* --- loop guard history --- */
+
+enum guard_kind { GUARD_CALL, GUARD_TRANSFER, GUARD_DROP, GUARD_KINDS };
+
+/* The last GUARD_RING events of each kind for one caller, wall-clock ms. */
+struct guard_history {
+	int64_t ts[GUARD_KINDS][GUARD_RING];
+	unsigned n[GUARD_KINDS]; /* ever noted; the ring holds the last GUARD_RING */
+	int64_t last_ms;
+};
+
+/* Anonymous, restricted or empty caller numbers say nothing about who calls. */
+static bool
+ani_counted(const char *ani)
+{
+	return ani != NULL && strpbrk(ani, "0123456789") != NULL;
+}
+
+static int64_t
+guard_window_ms(const struct call_mgr *m)
+{
+	/* with the guard off, history is kept for a day in case a reload turns it back on */
+	return (m->conf->loop_guard.on ? m->conf->loop_guard.window_s : 86400) * INT64_C(1000);
+}
+
+struct sweep {
+	const char **stale;
+	size_t n;
+	int64_t before;
+};
+
+static void
+sweep_one(void *arg, const char *key, void *value)
+{
+	struct sweep *sw = arg;
+	const struct guard_history *h = value;
+
+	if (h->last_ms < sw->before)
+		sw->stale[sw->n++] = key;
+}
+
+/* Forgets callers with nothing in the window, at most once a minute. */
+static void
+history_sweep(struct call_mgr *m, int64_t now)
+{
+	struct sweep sw = {.before = now - guard_window_ms(m)};
+
+	if (now - m->history_swept_ms < 60000)
+		return;
+	m->history_swept_ms = now;
+	if ((sw.stale = calloc(hmap_count(m->history) + 1, sizeof(*sw.stale))) == NULL)
+		return;
+	hmap_foreach(m->history, sweep_one, &sw);
+	for (size_t i = 0; i < sw.n; i++)
+		free(hmap_del(m->history, sw.stale[i]));
+	free(sw.stale);
+}
+
+static bool
+history_note(struct call_mgr *m, const char *ani, enum guard_kind k, int64_t ts_ms)
+{
+	struct guard_history *h;
+
+	if (!m->history_on || !ani_counted(ani))
+		return false;
+	history_sweep(m, clock_wall_ms());
+	if ((h = hmap_get(m->history, ani)) == NULL) {
+		if ((h = calloc(1, sizeof(*h))) == NULL)
+			return false;
+		if (hmap_put(m->history, ani, h) != 0) {
+			free(h);
+			return false;
+		}
+	}
+	h->ts[k][h->n[k]++ % GUARD_RING] = ts_ms;
+	if (ts_ms > h->last_ms)
+		h->last_ms = ts_ms;
+	return true;
+}
+
+static unsigned
+history_count(const struct call_mgr *m, const char *ani, enum guard_kind k, int64_t now)
+{
+	const struct guard_history *h = ani_counted(ani) ? hmap_get(m->history, ani) : NULL;
+	int64_t since = now - guard_window_ms(m);
+	unsigned n = 0;
+
+	for (unsigned i = 0; h != NULL && i < GUARD_RING && i < h->n[k]; i++)
+		if (h->ts[k][i] >= since)
+			n++;
+	return n;
+}
+
+static enum guard_kind
+guard_kind(const char *event)
+{
+	if (strcmp(event, JEV_CALL_START) == 0)
+		return GUARD_CALL;
+	if (strcmp(event, JEV_TRANSFER_START) == 0)
+		return GUARD_TRANSFER;
+	if (strcmp(event, JEV_DROP) == 0)
+		return GUARD_DROP;
+	return GUARD_KINDS;
+}
+
+static void
+seed_one(void *arg, const char *ani, const char *event, int64_t ts_ms)
+{
+	enum guard_kind k = guard_kind(event);
+
+	if (k != GUARD_KINDS)
+		history_note(arg, ani, k, ts_ms);
+}
+
+/* Reads the window's history from the journal once, when the guard first comes on; from
+ * then on record() keeps it. */
+static void
+history_seed(struct call_mgr *m)
+{
+	struct journal_query *q = NULL;
+	char path[4096], err[512];
+	int64_t now = clock_wall_ms();
+	int rc;
+
+	if (m->history_on || !m->conf->loop_guard.on)
+		return;
+	m->history_on = true;
+	journal_flush(m->journal);
+	snprintf(path, sizeof(path), "%s/journal.db", m->conf->state_dir);
+	if ((rc = journal_query_open(&q, path, err, sizeof(err))) == 0)
+		rc = journal_query_caller_events(q, now - guard_window_ms(m), seed_one, m);
+	if (rc != 0 && rc != ENOENT)
+		log_warn("guard", "callers' history not read, counting from now: %s",
+			q != NULL ? journal_query_error(q) : err);
+	else
+		log_notice("guard", "callers' history: %zu numbers in the last %lld s",
+			hmap_count(m->history), (long long)(guard_window_ms(m) / 1000));
+	journal_query_close(q);
+}
+
 static void
 record(struct call *c, struct journal_event *ev)
 {
@@ -184,6 +339,11 @@ record(struct call *c, struct journal_event *ev)
 		ev->detail = inputs;
 	}
 	count(c->mgr, ev);
+	if (guard_kind(ev->event) != GUARD_KINDS) {
+		bool noted = history_note(c->mgr, c->ani, guard_kind(ev->event), clock_wall_ms());
+		if (guard_kind(ev->event) == GUARD_CALL)
+			c->noted_start = noted;
+	}
 	ev->call_id = c->call_id;
 	if (ev->duration_ms == 0 && ev->event != NULL && strcmp(ev->event, JEV_CALL_END) != 0 &&
 	    strcmp(ev->event, JEV_DROP) != 0)
@@ -251,7 +411,19 @@ m_record(void *arg, const struct journal_event *ev)
 		c->last_menu = ev->menu;
 	if (strcmp(ev->event, JEV_ROUTE) == 0)
 		e.detail = NULL; /* the call knows every input, the menu only its path */
+	else if (strcmp(ev->event, JEV_ENTRY) == 0)
+		str_copy(c->digits, ev->key, sizeof(c->digits)); /* masked by the menu */
 	record(c, &e);
+}
+
+static void
+m_language(void *arg, int lang)
+{
+	struct call *c = arg;
+
+	log_msg(LOG_PRIO_INFO, "call", c->call_id, "language %s -> %s", c->conf->langs[c->lang],
+		c->conf->langs[lang]);
+	c->lang = lang;
 }
 
 static void
@@ -270,6 +442,7 @@ static const struct menu_ops menu_ops = {
 	.timer = m_timer,
 	.record = m_record,
 	.route = m_route,
+	.language = m_language,
 };
 
 static void
@@ -290,8 +463,12 @@ r_key(void *arg, char key)
 	struct call *c = arg;
 
 	if (c->state == CALL_MENU) {
-		log_msg(LOG_PRIO_INFO, "call", c->call_id, "key %c in menu %s", key,
-			menu_name(&c->menu));
+		if (menu_masks_keys(&c->menu))
+			log_msg(LOG_PRIO_INFO, "call", c->call_id, "key (sensitive) in menu %s",
+				menu_name(&c->menu));
+		else
+			log_msg(LOG_PRIO_INFO, "call", c->call_id, "key %c in menu %s", key,
+				menu_name(&c->menu));
 		menu_key(&c->menu, key);
 	}
 }
@@ -380,6 +557,32 @@ fall_back(struct call *c, const struct conf_dept *d, int prompt_id, const char *
 
 static void on_refer_response(void *arg, int code, const struct sip_msg *resp);
 
+/* A counter by department name, kept in the manager across reloads; 0 is absent. */
+static uintptr_t
+counter_get(const struct hmap *h, const char *name)
+{
+	return (uintptr_t)hmap_get(h, name);
+}
+
+static void
+counter_set(struct hmap *h, const char *name, uintptr_t v)
+{
+	hmap_del(h, name);
+	if (v != 0 && hmap_put(h, name, (void *)v) != 0)
+		log_warn("call", "%s: a counter is lost (no memory)", name);
+}
+
+static void
+slot_release(struct call *c)
+{
+	const char *name = c->conf->depts[c->dept].name;
+
+	if (!c->holds_slot)
+		return;
+	c->holds_slot = false;
+	counter_set(c->mgr->inflight, name, counter_get(c->mgr->inflight, name) - 1);
+}
+
 static void
 transfer_to_target(struct call *c)
 {
@@ -393,6 +596,8 @@ transfer_to_target(struct call *c)
 		c->dlg.contact);
 	record(c, &ev);
 	c->refer_accepted = false;
+	c->holds_slot = true;
+	counter_set(c->mgr->inflight, d->name, counter_get(c->mgr->inflight, d->name) + 1);
 	rc = sip_dialog_send(&c->refer_tx, c->mgr->sip, &c->dlg, "REFER", extra, NULL, NULL,
 		on_refer_response, c);
 	c->refer_cseq = c->dlg.local_cseq;
@@ -407,37 +612,174 @@ transfer_to_target(struct call *c)
 }
 
 static void
-route_dept(struct call *c, int dept, const char *reason)
+route_event(struct call *c, const char *dept, const char *result, const char *reason)
+{
+	struct journal_event ev = {
+		.event = JEV_ROUTE, .menu = c->last_menu, .dept = dept, .result = result,
+		.reason = reason,
+	};
+
+	record(c, &ev);
+}
+
+/* Sends the call to dept; record: the decision is ours to journal (the menu journals its
+ * own). */
+static void
+route_to(struct call *c, int dept, const char *reason, bool record_it)
 {
 	const struct conf_dept *d = &c->conf->depts[dept];
+	uintptr_t busy = counter_get(c->mgr->inflight, d->name);
+	char why[64];
 
-	if (++c->hops > MAX_ROUTE_HOPS) {
-		goodbye(c, "fallback chain too long");
-		return;
-	}
 	c->dept = dept;
 	if (!call_mgr_dept_open(c->mgr, c->conf, dept)) {
-		struct journal_event ev = {
-			.event = JEV_ROUTE, .menu = c->last_menu, .dept = d->name,
-			.result = "closed", .reason = reason,
-		};
-		record(c, &ev);
+		route_event(c, d->name, "closed", reason);
 		log_msg(LOG_PRIO_INFO, "call", c->call_id, "%s is closed: %s", d->name, reason);
 		fall_back(c, d, d->closed_prompt, "closed");
 		return;
 	}
-	if (c->hops > 1) {
-		/* a fallback: the menu engine did not record this decision */
-		struct journal_event ev = {
-			.event = JEV_ROUTE, .menu = c->last_menu, .dept = d->name, .reason = reason,
-		};
-		record(c, &ev);
+	if (d->max_transfers > 0 && busy >= d->max_transfers) {
+		snprintf(why, sizeof(why), "%zu transfer%s in flight", (size_t)busy,
+			busy == 1 ? "" : "s");
+		route_event(c, d->name, "busy", why);
+		log_msg(LOG_PRIO_INFO, "call", c->call_id, "%s is busy: %s", d->name, why);
+		fall_back(c, d, d->unavailable_prompt, "busy");
+		return;
 	}
+	if (record_it)
+		route_event(c, d->name, NULL, reason);
 	rtp_session_flush(c->rtp);
 	set_state(c, CALL_TRANSFER);
 	play(c, d->transfer_prompt, false);
-	c->target = 0;
+	c->first = 0;
+	if (d->round_robin) {
+		uintptr_t next = counter_get(c->mgr->rr, d->name);
+		c->first = next > 0 ? (next - 1) % d->ntargets : 0;
+		counter_set(c->mgr->rr, d->name, (c->first + 1) % d->ntargets + 1);
+	}
+	c->tried = 0;
+	c->target = c->first;
 	transfer_to_target(c);
+}
+
+static bool
+dept_failed(const struct call *c, int dept)
+{
+	return c->failed != NULL && c->failed[dept];
+}
+
+/* The loop guard's verdict: the prompt, then its department. */
+static void
+escalate(struct call *c, const char *why)
+{
+	const struct conf_loop_guard *lg = &c->conf->loop_guard;
+	const struct conf_dept *d = &c->conf->depts[lg->dept];
+
+	str_copy(c->guard, why, sizeof(c->guard));
+	c->escalated = c->escalating = true;
+	route_event(c, d->name, NULL, "escalated by the loop guard");
+	log_msg(LOG_PRIO_NOTICE, "call", c->call_id, "loop guard: %s: escalating to %s", why,
+		d->name);
+	menu_leave(&c->menu);
+	str_copy(c->after_reason, "escalated by the loop guard", sizeof(c->after_reason));
+	c->after = (struct conf_action){.kind = ACT_DEPT, .index = lg->dept};
+	rtp_session_flush(c->rtp);
+	set_state(c, CALL_ROUTING);
+	if (lg->prompt >= 0)
+		play(c, lg->prompt, false);
+	if (rtp_session_idle(c->rtp))
+		r_drained(c);
+}
+
+static void
+window_words(char *buf, size_t size, unsigned s)
+{
+	if (s % 3600 == 0)
+		snprintf(buf, size, "%u h", s / 3600);
+	else if (s % 60 == 0)
+		snprintf(buf, size, "%u min", s / 60);
+	else
+		snprintf(buf, size, "%u s", s);
+}
+
+/* A caller past the guard's thresholds goes straight to its department. */
+static bool
+guard_at_start(struct call *c)
+{
+	const struct conf_loop_guard *lg = &c->conf->loop_guard;
+	static const char *const kinds[GUARD_KINDS] = {"calls", "transfers", "drops"};
+	unsigned max[GUARD_KINDS] = {lg->max_calls, lg->max_transfers, lg->max_drops};
+	int64_t now = clock_wall_ms();
+	char why[128], window[32];
+
+	if (!lg->on || !c->mgr->history_on || !ani_counted(c->ani))
+		return false;
+	/* calls before this one, in the order the thresholds are listed */
+	for (enum guard_kind k = GUARD_CALL; k < GUARD_KINDS; k++) {
+		unsigned n = history_count(c->mgr, c->ani, k, now);
+		if (k == GUARD_CALL && c->noted_start && n > 0)
+			n--;
+		if (max[k] == 0 || n < max[k])
+			continue;
+		window_words(window, sizeof(window), lg->window_s);
+		snprintf(why, sizeof(why), "%u %s in %s", n, kinds[k], window);
+		escalate(c, why);
+		return true;
+	}
+	return false;
+}
+
+/* Past ivrd.max_overflow fallbacks: the operator, unless it already failed this call. */
+static void
+overflow_limit(struct call *c)
+{
+	const struct conf_action *op = &c->conf->operator_action;
+	char why[96];
+
+	snprintf(why, sizeof(why), "overflow limit reached (%u fallbacks)", c->hops - 1);
+	log_msg(LOG_PRIO_NOTICE, "call", c->call_id, "%s: operator", why);
+	if (op->kind != ACT_DEPT) {
+		take_action(c, op, why);
+		return;
+	}
+	if (dept_failed(c, op->index)) {
+		route_event(c, c->conf->depts[op->index].name, "refused",
+			"overflow limit reached; the operator already failed this call");
+		goodbye(c, "overflow limit reached and the operator failed");
+		return;
+	}
+	c->hops++;
+	route_to(c, op->index, why, true);
+}
+
+static void
+route_dept(struct call *c, int dept, const char *reason)
+{
+	const struct conf *cf = c->conf;
+	const struct conf_loop_guard *lg = &cf->loop_guard;
+	bool guard_dept = c->escalating && dept == lg->dept;
+	bool operator = cf->operator_action.kind == ACT_DEPT && dept == cf->operator_action.index;
+	char why[128];
+
+	if (lg->on && dept_failed(c, dept)) {
+		snprintf(why, sizeof(why), "%s already failed this call", cf->depts[dept].name);
+		if (!c->escalated && !dept_failed(c, lg->dept)) {
+			escalate(c, why);
+			return;
+		}
+		str_copy(c->guard, why, sizeof(c->guard));
+		route_event(c, cf->depts[dept].name, "refused", why);
+		goodbye(c, why);
+		return;
+	}
+	/* the guard's department and an operator not yet failed take the call past the limit */
+	if (c->hops > cf->max_overflow && !guard_dept && !(operator && !dept_failed(c, dept))) {
+		overflow_limit(c);
+		return;
+	}
+	c->escalating = false;
+	c->hops++;
+	route_to(c, dept, reason, c->hops > 1 && !guard_dept);
 }
 
 static void
@@ -454,14 +796,19 @@ transfer_failed(struct call *c, const char *why)
 		sip_client_detach(c->refer_tx);
 		c->refer_tx = NULL;
 	}
+	slot_release(c);
 	record(c, &ev);
 	c->mgr->stats.transfers_failed++;
 	log_msg(LOG_PRIO_NOTICE, "call", c->call_id, "transfer to %s failed: %s", d->name, why);
-	if (c->target + 1 < d->ntargets) {
-		c->target++;
+	if (++c->tried < d->ntargets) {
+		c->target = (c->first + c->tried) % d->ntargets;
 		transfer_to_target(c);
 		return;
 	}
+	if (c->failed == NULL)
+		c->failed = calloc(c->conf->ndepts, sizeof(*c->failed));
+	if (c->failed != NULL)
+		c->failed[c->dept] = true;
 	fall_back(c, d, d->unavailable_prompt, "unavailable");
 }
 
@@ -475,6 +822,7 @@ transfer_ok(struct call *c, const char *how)
 	};
 
 	timer_set(c->transfer_timer, 0);
+	slot_release(c);
 	record(c, &ev);
 	c->mgr->stats.transfers_ok++;
 	log_msg(LOG_PRIO_INFO, "call", c->call_id, "transferred to %s", d->name);
@@ -563,6 +911,7 @@ call_free(evutil_socket_t fd, short what, void *arg)
 	sip_dialog_free(&c->dlg);
 	free(c->ok_msg);
 	conf_unref(c->conf);
+	free(c->failed);
 	free(c);
 }
 
@@ -578,6 +927,7 @@ call_end(struct call *c, const char *result, const char *reason)
 		return;
 	set_state(c, CALL_ENDED);
 	log_msg(LOG_PRIO_INFO, "call", c->call_id, "ended (%s): %s", result, reason);
+	slot_release(c); /* ended mid-transfer */
 	record(c, &ev);
 	menu_leave(&c->menu);
 	event_del(c->ok_timer);
@@ -687,6 +1037,23 @@ answer(struct call *c)
 	set_state(c, CALL_MENU);
 	num = conf_number_find(c->conf, c->dnis);
 	entry = num != NULL && num->menu >= 0 ? num->menu : c->conf->entry_menu;
+	if (guard_at_start(c))
+		return;
+	if (c->caller != NULL && c->caller->dept >= 0) {
+		char reason[64];
+		struct journal_event ev = {
+			.event = JEV_ROUTE, .dept = c->conf->depts[c->caller->dept].name,
+			.reason = reason,
+		};
+		snprintf(reason, sizeof(reason), "caller rule callers.[%zu]",
+			(size_t)(c->caller - c->conf->callers) + 1);
+		record(c, &ev);
+		c->hops = 0;
+		route_dept(c, c->caller->dept, reason);
+		return;
+	}
+	if (c->caller != NULL && c->caller->menu >= 0)
+		entry = c->caller->menu;
 	menu_enter(&c->menu, entry);
 }
 
@@ -720,14 +1087,50 @@ copy_user(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
+/* A number as matched (number.h) when it is one; otherwise ("anonymous") as it came. */
+static void
+call_number(char *dst, size_t size, const char *user, const struct conf *conf)
+{
+	if (number_normalize(dst, size, user, &conf->plan) != 0)
+		copy_user(dst, size, user);
+}
+
+/* A blocked caller: 603 Decline, journaled as a call that started and ended at once. */
+static void
+decline(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req,
+	const char *ani, const char *dnis, const struct conf_caller *rule)
+{
+	const struct conf_number *num = conf_number_find(m->conf, dnis);
+	char why[64];
+	struct journal_event start = {
+		.event = JEV_CALL_START, .call_id = req->call_id, .ani = ani, .dnis = dnis,
+		.generation = (int64_t)m->conf->generation,
+		.detail = m->conf->langs[num != NULL ? num->lang : 0],
+		.reason = why, .duration_ms = -1,
+	};
+	struct journal_event end = {
+		.event = JEV_CALL_END, .call_id = req->call_id, .result = "blocked", .reason = why,
+	};
+
+	snprintf(why, sizeof(why), "(callers.[%zu] blocked)",
+		(size_t)(rule - m->conf->callers) + 1);
+	reject(tx, 603, "Decline", NULL);
+	log_msg(LOG_PRIO_NOTICE, "call", req->call_id, "call from %s to %s declined: %s", ani,
+		dnis, why);
+	if (journal_append(m->journal, &start) != 0 || journal_append(m->journal, &end) != 0)
+		log_msg(LOG_PRIO_ERR, "call", req->call_id, "journal: blocked call lost (no memory)");
+	count(m, &end);
+}
+
 static void
 new_call(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req)
 {
 	struct conf *conf = m->conf;
 	const char *require = sip_msg_header(req, "require");
 	const struct conf_number *num;
+	const struct conf_caller *rule;
 	struct call *c = NULL;
-	char ctype[64], err[200], warn[256];
+	char ctype[64], err[200], warn[256], ani[64], dnis[64];
 	const char *body;
 	size_t blen;
 	int rc;
@@ -735,6 +1138,15 @@ new_call(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req
 	m->stats.total++;
 	if (m->draining) {
 		reject(tx, 503, "Service Unavailable", "Retry-After: 30\r\n");
+		goto rejected;
+	}
+	call_number(ani, sizeof(ani), sip_msg_from_user(req), conf);
+	/* a Request-URI without a user (sip:host) leaves the dialed number to the To header */
+	call_number(dnis, sizeof(dnis), sip_msg_ruri_user(req)[0] ? sip_msg_ruri_user(req) :
+		sip_msg_to_user(req), conf);
+	rule = conf_caller_find(conf, ani);
+	if (rule != NULL && rule->mark == MARK_BLOCKED) {
+		decline(m, tx, req, ani, dnis, rule);
 		goto rejected;
 	}
 	if (require != NULL) {
@@ -805,16 +1217,29 @@ new_call(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req
 	c->conf = conf_ref(conf);
 	c->invite_tx = tx;
 	c->start_mono = clock_mono_ms();
-	copy_user(c->ani, sizeof(c->ani), sip_msg_from_user(req));
-	copy_user(c->dnis, sizeof(c->dnis), sip_msg_ruri_user(req));
+	str_copy(c->ani, ani, sizeof(c->ani));
+	str_copy(c->dnis, dnis, sizeof(c->dnis));
 	num = conf_number_find(conf, c->dnis);
 	c->lang = num != NULL ? num->lang : 0;
-	if (num != NULL)
+	menu_init(&c->menu, conf, &menu_ops, c);
+	if (num != NULL && num->dept_hint >= 0) {
+		snprintf(c->dnis_rule, sizeof(c->dnis_rule), "(numbers.[%zu] hint %s)",
+			(size_t)(num - conf->numbers) + 1, conf->depts[num->dept_hint].name);
+		c->menu.operator = (struct conf_action){ACT_DEPT, num->dept_hint};
+	} else if (num != NULL) {
 		snprintf(c->dnis_rule, sizeof(c->dnis_rule), "(numbers.[%zu])",
 			(size_t)(num - conf->numbers) + 1);
-	else
+	} else {
 		str_copy(c->dnis_rule, "(not listed: entry menu)", sizeof(c->dnis_rule));
-	menu_init(&c->menu, conf, &menu_ops, c);
+	}
+	c->caller = rule;
+	if (rule != NULL) {
+		snprintf(c->ani_rule, sizeof(c->ani_rule), "(callers.[%zu]%s%s)",
+			(size_t)(rule - conf->callers) + 1, rule->mark ? " " : "",
+			conf_mark_name(rule->mark));
+		if (rule->lang >= 0)
+			c->lang = rule->lang;
+	}
 	m->stats.active++;
 	metrics_set(m->metrics, "call.active", NULL, (int64_t)m->stats.active);
 	metrics_add(m->metrics, "call.total", NULL, 1);
@@ -823,6 +1248,7 @@ new_call(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req
 		struct journal_event ev = {
 			.event = JEV_CALL_START, .ani = c->ani, .dnis = c->dnis,
 			.generation = (int64_t)conf->generation, .detail = detail,
+			.reason = c->ani_rule[0] ? c->ani_rule : NULL,
 		};
 		snprintf(detail, sizeof(detail), "%s", conf->langs[c->lang]);
 		record(c, &ev);
@@ -1100,8 +1526,11 @@ call_mgr_new(struct call_mgr **mp, struct event_base *base, struct conf *conf,
 	m->pacer = pacer;
 	m->metrics = metrics;
 	m->conf = conf_ref(conf);
-	if ((rc = hmap_new(&m->calls)) != 0 || (rc = hmap_new(&m->overrides)) != 0)
+	if ((rc = hmap_new(&m->calls)) != 0 || (rc = hmap_new(&m->overrides)) != 0 ||
+	    (rc = hmap_new(&m->rr)) != 0 || (rc = hmap_new(&m->inflight)) != 0 ||
+	    (rc = hmap_new(&m->history)) != 0)
 		goto fail;
+	history_seed(m);
 	if ((rc = sip_stack_new(&m->sip, base, &sip_handlers, m, conf->user_agent)) != 0)
 		goto fail;
 	for (size_t i = 0; i < conf->nlisten; i++) {
@@ -1131,6 +1560,7 @@ call_mgr_set_conf(struct call_mgr *m, struct conf *conf)
 
 	m->conf = conf_ref(conf);
 	conf_unref(old);
+	history_seed(m);
 }
 
 void
@@ -1252,6 +1682,14 @@ call_mgr_end_all(struct call_mgr *m, const char *reason)
 	free(all);
 }
 
+static void
+free_value(void *arg, const char *key, void *value)
+{
+	(void)arg;
+	(void)key;
+	free(value);
+}
+
 void
 call_mgr_free(struct call_mgr *m)
 {
@@ -1264,6 +1702,11 @@ call_mgr_free(struct call_mgr *m)
 	sip_stack_free(m->sip);
 	hmap_free(m->calls);
 	hmap_free(m->overrides);
+	hmap_free(m->rr);
+	hmap_free(m->inflight);
+	if (m->history != NULL)
+		hmap_foreach(m->history, free_value, NULL);
+	hmap_free(m->history);
 	conf_unref(m->conf);
 	free(m);
 }

@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <grp.h>
 #include <libconfig.h>
@@ -70,6 +71,18 @@ add_line(struct loader *l, char ***list, size_t *n, const char *line)
 	}
 	*list = nl;
 	(*list)[(*n)++] = dup;
+}
+
+/* Setting paths are cut rather than overflowed; a cut path still points at the setting. */
+static void __attribute__((format(printf, 3, 4)))
+pathf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vsnprintf(buf, size, fmt, ap) >= (int)size)
+		buf[size - 1] = '\0';
+	va_end(ap);
 }
 
 static void
@@ -148,9 +161,7 @@ check_unknown(struct loader *l, const config_setting_t *group, const struct conf
 
 		if (name == NULL || conf_table_find(opts, name) != NULL)
 			continue;
-		/* a cut path still names the setting well enough */
-		if (snprintf(p, sizeof(p), "%s.%s", path, name) >= (int)sizeof(p))
-			p[sizeof(p) - 1] = '\0';
+		pathf(p, sizeof(p), "%s.%s", path, name);
 		conf_error(l, s, p, "unknown setting");
 	}
 }
@@ -222,7 +233,7 @@ get_value(struct loader *l, const config_setting_t *group, const struct conf_opt
 	int t;
 
 	memset(v, 0, sizeof(*v));
-	snprintf(p, sizeof(p), "%s.%s", path, name);
+	pathf(p, sizeof(p), "%s.%s", path, name);
 	if (s == NULL) {
 		if (o->required) {
 			conf_error(l, group, p, "missing (%s)", o->help);
@@ -313,7 +324,7 @@ get(struct loader *l, const config_setting_t *group, const struct conf_opt *opts
 
 	if (!get_value(l, group, opts, path, name, v))
 		return false;
-	snprintf(p, sizeof(p), "%s.%s", path, name);
+	pathf(p, sizeof(p), "%s.%s", path, name);
 	effective(l, p, conf_table_find(opts, name), v);
 	return true;
 }
@@ -370,7 +381,7 @@ get_prompt(struct loader *l, const config_setting_t *group, const struct conf_op
 		v.s = def;
 	if (v.s == NULL)
 		return -1;
-	snprintf(p, sizeof(p), "%s.%s", path, name);
+	pathf(p, sizeof(p), "%s.%s", path, name);
 	return prompt_id(l, v.s, v.set != NULL ? v.set : group, p);
 }
 
@@ -498,6 +509,35 @@ valid_lang(const char *s)
 	return true;
 }
 
+/* ivrd.loop_guard: absent, the guard is off. */
+static void
+load_loop_guard(struct loader *l, const config_setting_t *g)
+{
+	struct conf_loop_guard *lg = &l->c->loop_guard;
+	const struct conf_opt *opts = conf_block_opts("ivrd.loop_guard");
+	const char *path = "ivrd.loop_guard";
+	struct val v;
+
+	lg->dept = -1;
+	lg->prompt = -1;
+	if (g == NULL || !config_setting_is_group(g))
+		return;
+	lg->on = true;
+	check_unknown(l, g, opts, path);
+	if (get(l, g, opts, path, "window", &v))
+		lg->window_s = (unsigned)lround(v.d);
+	if (get(l, g, opts, path, "max_transfers", &v))
+		lg->max_transfers = (unsigned)v.i;
+	if (get(l, g, opts, path, "max_drops", &v))
+		lg->max_drops = (unsigned)v.i;
+	if (get(l, g, opts, path, "max_calls", &v))
+		lg->max_calls = (unsigned)v.i;
+	if (get(l, g, opts, path, "dept", &v) && v.s != NULL &&
+	    (lg->dept = conf_dept_find(l->c, v.s)) < 0)
+		conf_error(l, v.set, "ivrd.loop_guard.dept", "no department named \"%s\"", v.s);
+	lg->prompt = get_prompt(l, g, opts, path, "prompt", NULL);
+}
+
 static void
 load_ivrd(struct loader *l, const config_t *cfg, struct val *operator, struct val *entry)
 {
@@ -519,15 +559,16 @@ load_ivrd(struct loader *l, const config_t *cfg, struct val *operator, struct va
 			config_setting_t *s = config_setting_get_elem(top, (unsigned)i);
 			const char *name = config_setting_name(s);
 			char p[256];
-			if (strcmp(name, "sip") == 0 || strcmp(name, "rtp") == 0) {
+			if (strcmp(name, "sip") == 0 || strcmp(name, "rtp") == 0 ||
+			    strcmp(name, "loop_guard") == 0) {
 				if (!config_setting_is_group(s)) {
-					snprintf(p, sizeof(p), "ivrd.%s", name);
+					pathf(p, sizeof(p), "ivrd.%s", name);
 					conf_error(l, s, p, "must be a group { ... }");
 				}
 				continue;
 			}
 			if (conf_table_find(ivrd_opts, name) == NULL) {
-				snprintf(p, sizeof(p), "ivrd.%s", name);
+				pathf(p, sizeof(p), "ivrd.%s", name);
 				conf_error(l, s, p, "unknown setting");
 			}
 		}
@@ -575,6 +616,16 @@ load_ivrd(struct loader *l, const config_t *cfg, struct val *operator, struct va
 	}
 	get(l, top, ivrd_opts, "ivrd", "operator", operator);
 	get(l, top, ivrd_opts, "ivrd", "entry_menu", entry);
+	if (get(l, top, ivrd_opts, "ivrd", "country_code", &v)) {
+		if (strlen(v.s) > 3 || strspn(v.s, "0123456789") != strlen(v.s) || v.s[0] == '0')
+			conf_error(l, v.set, "ivrd.country_code",
+				"\"%s\" is not a country code (1 to 3 digits, no leading 0)", v.s);
+		else
+			str_copy(c->country_code, v.s, sizeof(c->country_code));
+	}
+	c->plan.country_code = c->country_code;
+	if (get(l, top, ivrd_opts, "ivrd", "national_length", &v))
+		c->plan.national_len = (unsigned)v.i;
 
 	/* languages: the default first, then the others listed */
 	if (!get(l, top, ivrd_opts, "ivrd", "default_language", &dl) || dl.s == NULL)
@@ -610,6 +661,9 @@ load_ivrd(struct loader *l, const config_t *cfg, struct val *operator, struct va
 		}
 	}
 	c->goodbye_prompt = get_prompt(l, top, ivrd_opts, "ivrd", "goodbye_prompt", NULL);
+	if (get(l, top, ivrd_opts, "ivrd", "max_overflow", &v))
+		c->max_overflow = (unsigned)v.i;
+	load_loop_guard(l, top != NULL ? config_setting_get_member(top, "loop_guard") : NULL);
 
 	if (sip != NULL)
 		check_unknown(l, sip, sip_opts, "ivrd.sip");
@@ -695,7 +749,7 @@ collect_names(struct loader *l, const config_t *cfg, const char *what, size_t *n
 	for (int i = 0; i < config_setting_length(g); i++) {
 		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
 		char p[256];
-		snprintf(p, sizeof(p), "%s.%s", what, config_setting_name(s));
+		pathf(p, sizeof(p), "%s.%s", what, config_setting_name(s));
 		if (!config_setting_is_group(s)) {
 			conf_error(l, s, p, "must be a group { ... }");
 			continue;
@@ -705,6 +759,221 @@ collect_names(struct loader *l, const config_t *cfg, const char *what, size_t *n
 		(*n)++;
 	}
 	return g;
+}
+
+static bool
+all_digits(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* An action an entry route or a directory name leads to: out of the menu, never repeat or
+ * back. */
+static bool
+parse_leading_action(struct loader *l, const struct val *act, struct conf_action *a,
+	const char *path)
+{
+	if (!parse_action(l, act->s, a, act->set, path))
+		return false;
+	if (a->kind == ACT_MENU || a->kind == ACT_DEPT)
+		return true;
+	conf_error(l, act->set, path, "must be menu:NAME or dept:NAME");
+	a->kind = ACT_NONE;
+	return false;
+}
+
+static void
+load_routes(struct loader *l, const config_setting_t *list, struct conf_menu *m,
+	const char *path)
+{
+	const struct conf_opt *opts = conf_block_opts("menus.NAME.routes.[N]");
+	int n = config_setting_length(list);
+
+	m->routes = calloc((size_t)n + 1, sizeof(*m->routes));
+	if (m->routes == NULL) {
+		l->nomem = 1;
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+		struct conf_entry_route *r = &m->routes[m->nroutes];
+		struct val from, to, prefix, act;
+		char p[256], pa[280];
+
+		pathf(p, sizeof(p), "%s.routes.[%d]", path, i + 1);
+		if (!config_setting_is_group(g)) {
+			conf_error(l, g, p, "must be a group { from = \"...\"; to = \"...\"; "
+				"action = \"...\"; }");
+			continue;
+		}
+		check_unknown(l, g, opts, p);
+		if (!get(l, g, opts, p, "from", &from) | !get(l, g, opts, p, "to", &to) |
+		    !get(l, g, opts, p, "prefix", &prefix) | !get(l, g, opts, p, "action", &act))
+			continue;
+		if (prefix.s != NULL ? from.s != NULL || to.s != NULL : from.s == NULL || to.s == NULL) {
+			conf_error(l, g, p, "needs either from and to, or prefix");
+			continue;
+		}
+		if (prefix.s != NULL && !all_digits(prefix.s)) {
+			conf_error(l, prefix.set, p, "prefix \"%s\" must be digits", prefix.s);
+			continue;
+		}
+		if (from.s != NULL && (!all_digits(from.s) || !all_digits(to.s) ||
+			strlen(from.s) != strlen(to.s) || strcmp(from.s, to.s) > 0)) {
+			conf_error(l, from.set, p, "from \"%s\" and to \"%s\" must be digits, as many "
+				"in each, from <= to", from.s, to.s);
+			continue;
+		}
+		if (strlen(prefix.s != NULL ? prefix.s : from.s) > m->max_length)
+			conf_warn(l, g, p, "longer than max_length %u: no entry can match",
+				m->max_length);
+		snprintf(pa, sizeof(pa), "%s.action", p);
+		if (!parse_leading_action(l, &act, &r->action, pa))
+			continue;
+		r->from = from.s != NULL ? xstrdup(l, from.s) : NULL;
+		r->to = to.s != NULL ? xstrdup(l, to.s) : NULL;
+		r->prefix = prefix.s != NULL ? xstrdup(l, prefix.s) : NULL;
+		m->nroutes++;
+	}
+}
+
+/* What a directory name may be spelled with; keypad_spell() turns it into keys. */
+static bool
+spellable(const char *s)
+{
+	bool any = false;
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c >= 0x80 || (!isalnum(c) && !ispunct(c) && c != ' '))
+			return false;
+		any |= isalnum(c) != 0;
+	}
+	return any;
+}
+
+static void
+load_entries(struct loader *l, const config_setting_t *list, struct conf_menu *m,
+	const char *path)
+{
+	const struct conf_opt *opts = conf_block_opts("menus.NAME.entries.[N]");
+	int n = config_setting_length(list);
+
+	m->entries = calloc((size_t)n + 1, sizeof(*m->entries));
+	if (m->entries == NULL) {
+		l->nomem = 1;
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+		struct conf_dir_entry *e = &m->entries[m->nentries];
+		struct val name, spell, act;
+		char p[256], pa[280];
+		int prompt;
+
+		pathf(p, sizeof(p), "%s.entries.[%d]", path, i + 1);
+		if (!config_setting_is_group(g)) {
+			conf_error(l, g, p, "must be a group { name = \"...\"; action = \"...\"; "
+				"prompt = \"...\"; }");
+			continue;
+		}
+		check_unknown(l, g, opts, p);
+		if (!get(l, g, opts, p, "name", &name) | !get(l, g, opts, p, "spell", &spell) |
+		    !get(l, g, opts, p, "action", &act))
+			continue;
+		if (spell.s == NULL)
+			spell.s = name.s;
+		if (!spellable(spell.s)) {
+			conf_error(l, spell.set != NULL ? spell.set : name.set, p, "\"%s\" cannot be "
+				"spelled on a keypad: ASCII letters and digits (spaces and punctuation "
+				"are skipped)", spell.s);
+			continue;
+		}
+		prompt = get_prompt(l, g, opts, p, "prompt", NULL);
+		snprintf(pa, sizeof(pa), "%s.action", p);
+		if (prompt < 0 || !parse_leading_action(l, &act, &e->action, pa))
+			continue;
+		e->name = xstrdup(l, name.s);
+		e->spell = xstrdup(l, spell.s);
+		e->prompt = prompt;
+		m->nentries++;
+	}
+}
+
+/* The settings of entry and directory menus; a choice menu must not have them. */
+static void
+load_entry(struct loader *l, const config_setting_t *g, struct conf_menu *m, const char *path)
+{
+	static const char *const only[] = {"min_length", "max_length", "terminator",
+		"inter_digit_timeout", "sensitive", "zero_is_digit", "routes", "entries",
+		"choice_prompt"};
+	const struct conf_opt *opts = conf_block_opts("menus.NAME");
+	const char *list = m->type == MENU_ENTRY ? "routes" : "entries";
+	char p[256];
+	struct val v;
+
+	if (m->type == MENU_CHOICE) {
+		for (size_t i = 0; i < ARRAY_LEN(only); i++)
+			if (config_setting_get_member(g, only[i]) != NULL) {
+				pathf(p, sizeof(p), "%s.%s", path, only[i]);
+				conf_error(l, config_setting_get_member(g, only[i]), p,
+					"only for type = \"entry\" or \"directory\"");
+			}
+		return;
+	}
+	if (config_setting_get_member(g, "options") != NULL) {
+		pathf(p, sizeof(p), "%s.options", path);
+		conf_error(l, config_setting_get_member(g, "options"), p,
+			"only for type = \"choice\"; an entry menu has routes, a directory entries");
+	}
+	if (config_setting_get_member(g, m->type == MENU_ENTRY ? "entries" : "routes") != NULL) {
+		pathf(p, sizeof(p), "%s.%s", path, m->type == MENU_ENTRY ? "entries" : "routes");
+		conf_error(l, config_setting_get_member(g, m->type == MENU_ENTRY ? "entries" :
+			"routes"), p, "only for type = \"%s\"", m->type == MENU_ENTRY ?
+			"directory" : "entry");
+	}
+	if (get(l, g, opts, path, "min_length", &v))
+		m->min_length = (unsigned)v.i;
+	if (get(l, g, opts, path, "max_length", &v))
+		m->max_length = (unsigned)v.i;
+	if (m->min_length > m->max_length)
+		conf_error(l, g, path, "min_length %u is more than max_length %u", m->min_length,
+			m->max_length);
+	if (get(l, g, opts, path, "terminator", &v)) {
+		pathf(p, sizeof(p), "%s.terminator", path);
+		if (strcmp(v.s, "none") == 0)
+			m->terminator = '\0';
+		else if (strlen(v.s) == 1 && strchr("#ABCD", v.s[0]) != NULL)
+			m->terminator = v.s[0];
+		else
+			conf_error(l, v.set, p, "\"%s\" is not #, A-D or none (digits are the entry, "
+				"* clears it)", v.s);
+	}
+	if (get(l, g, opts, path, "inter_digit_timeout", &v))
+		m->inter_digit_ms = (unsigned)lround(v.d * 1000);
+	if (get(l, g, opts, path, "sensitive", &v))
+		m->sensitive = v.b;
+	if (get(l, g, opts, path, "zero_is_digit", &v))
+		m->zero_is_digit = v.b;
+	m->choice_prompt = -1;
+	if (m->type == MENU_DIRECTORY)
+		m->choice_prompt = get_prompt(l, g, opts, path, "choice_prompt", NULL);
+	if (!get(l, g, opts, path, list, &v))
+		return;
+	if (v.set == NULL || config_setting_length(v.set) == 0) {
+		conf_error(l, v.set != NULL ? v.set : g, path, "has no %s: a caller could only "
+			"wait for the fallback", list);
+		return;
+	}
+	if (m->type == MENU_ENTRY)
+		load_routes(l, v.set, m, path);
+	else
+		load_entries(l, v.set, m, path);
 }
 
 static void
@@ -718,6 +987,15 @@ load_menu(struct loader *l, const config_setting_t *g, struct conf_menu *m,
 
 	snprintf(path, sizeof(path), "menus.%s", m->name);
 	check_unknown(l, g, opts, path);
+	if (get(l, g, opts, path, "type", &v)) {
+		if (strcmp(v.s, "entry") == 0)
+			m->type = MENU_ENTRY;
+		else if (strcmp(v.s, "directory") == 0)
+			m->type = MENU_DIRECTORY;
+		else if (strcmp(v.s, "choice") != 0)
+			conf_error(l, v.set, path, "type \"%s\" is not choice, entry or directory",
+				v.s);
+	}
 	m->greeting = get_prompt(l, g, opts, path, "greeting", NULL);
 	m->short_prompt = get_prompt(l, g, opts, path, "short", NULL);
 	if (m->short_prompt < 0)
@@ -735,13 +1013,16 @@ load_menu(struct loader *l, const config_setting_t *g, struct conf_menu *m,
 	m->fallback = *operator;
 	if (get(l, g, opts, path, "fallback", &v) && v.s != NULL) {
 		char p[256];
-		snprintf(p, sizeof(p), "%s.fallback", path);
+		pathf(p, sizeof(p), "%s.fallback", path);
 		if (parse_action(l, v.s, &m->fallback, v.set, p) &&
 		    (m->fallback.kind == ACT_REPEAT || m->fallback.kind == ACT_BACK))
 			conf_error(l, v.set, p, "a fallback must lead out: menu:NAME or dept:NAME");
 		else if (m->fallback.kind == ACT_MENU && m->fallback.index == (int)(m - l->c->menus))
 			conf_error(l, v.set, p, "a menu cannot fall back to itself");
 	}
+	load_entry(l, g, m, path);
+	if (m->type != MENU_CHOICE)
+		return;
 	if (!get(l, g, opts, path, "options", &v) || v.set == NULL ||
 	    config_setting_length(v.set) == 0) {
 		if (config_setting_get_member(g, "options") == NULL || v.set != NULL)
@@ -755,7 +1036,7 @@ load_menu(struct loader *l, const config_setting_t *g, struct conf_menu *m,
 		struct val key, act;
 		int k;
 
-		snprintf(p, sizeof(p), "%s.options.[%d]", path, i + 1);
+		pathf(p, sizeof(p), "%s.options.[%d]", path, i + 1);
 		if (!config_setting_is_group(o)) {
 			conf_error(l, o, p, "must be a group { key = \"1\"; action = \"...\"; }");
 			continue;
@@ -773,8 +1054,18 @@ load_menu(struct loader *l, const config_setting_t *g, struct conf_menu *m,
 			continue;
 		}
 		snprintf(p + strlen(p), sizeof(p) - strlen(p), ".action");
-		if (parse_action(l, act.s, &m->keys[k], act.set, p))
+		/* only an option may switch language: a fallback must lead out of the menu */
+		if (strncmp(act.s, "lang:", 5) == 0) {
+			m->keys[k].kind = ACT_LANG;
+			m->keys[k].index = lang_index(l->c, act.s + 5);
+			if (m->keys[k].index < 0)
+				conf_error(l, act.set, p, "language \"%s\" is not loaded: list it in "
+					"ivrd.languages", act.s + 5);
+			else
+				m->key_set[k] = true;
+		} else if (parse_action(l, act.s, &m->keys[k], act.set, p)) {
 			m->key_set[k] = true;
+		}
 	}
 }
 
@@ -791,7 +1082,7 @@ load_dept(struct loader *l, const config_setting_t *g, struct conf_dept *d,
 	check_unknown(l, g, opts, path);
 	if (get(l, g, opts, path, "targets", &v) && v.set != NULL) {
 		d->targets = strings(l, v.set, &d->ntargets);
-		snprintf(p, sizeof(p), "%s.targets", path);
+		pathf(p, sizeof(p), "%s.targets", path);
 		if (d->ntargets == 0)
 			conf_error(l, v.set, p, "needs at least one SIP URI");
 		for (size_t i = 0; i < d->ntargets; i++)
@@ -804,7 +1095,7 @@ load_dept(struct loader *l, const config_setting_t *g, struct conf_dept *d,
 	}
 	if (get(l, g, opts, path, "timezone", &v)) {
 		d->timezone = xstrdup(l, v.s);
-		snprintf(p, sizeof(p), "%s.timezone", path);
+		pathf(p, sizeof(p), "%s.timezone", path);
 		if (tz_load(&d->tz, v.s, err, sizeof(err)) != 0)
 			conf_error(l, v.set != NULL ? v.set : g, p, "%s", err);
 	}
@@ -813,7 +1104,7 @@ load_dept(struct loader *l, const config_setting_t *g, struct conf_dept *d,
 		char **rules = NULL;
 		if (v.set != NULL)
 			rules = strings(l, v.set, &n);
-		snprintf(p, sizeof(p), "%s.hours", path);
+		pathf(p, sizeof(p), "%s.hours", path);
 		if (hours_parse(&d->hours, rules ? (const char *const *)rules : always,
 			rules ? n : 1, err, sizeof(err)) != 0)
 			conf_error(l, v.set != NULL ? v.set : g, p, "%s", err);
@@ -827,7 +1118,7 @@ load_dept(struct loader *l, const config_setting_t *g, struct conf_dept *d,
 	else
 		d->fallback = *operator;
 	if (get(l, g, opts, path, "fallback", &v) && v.s != NULL) {
-		snprintf(p, sizeof(p), "%s.fallback", path);
+		pathf(p, sizeof(p), "%s.fallback", path);
 		if (parse_action(l, v.s, &d->fallback, v.set, p) &&
 		    (d->fallback.kind == ACT_REPEAT || d->fallback.kind == ACT_BACK))
 			conf_error(l, v.set, p, "a fallback must lead out: menu:NAME or dept:NAME");
@@ -839,17 +1130,24 @@ load_dept(struct loader *l, const config_setting_t *g, struct conf_dept *d,
 	d->transfer_prompt = get_prompt(l, g, opts, path, "transfer_prompt", NULL);
 	if (get(l, g, opts, path, "transfer_timeout", &v))
 		d->transfer_timeout_ms = (unsigned)lround(v.d * 1000);
-}
-
-static void
-digits_only(char *out, size_t size, const char *in)
-{
-	size_t n = 0;
-
-	for (; *in != '\0' && n + 1 < size; in++)
-		if (*in >= '0' && *in <= '9')
-			out[n++] = *in;
-	out[n] = '\0';
+	if (get(l, g, opts, path, "strategy", &v)) {
+		d->round_robin = strcmp(v.s, "round-robin") == 0;
+		pathf(p, sizeof(p), "%s.strategy", path);
+		if (!d->round_robin && strcmp(v.s, "order") != 0)
+			conf_error(l, v.set, p, "\"%s\" is not \"order\" or \"round-robin\"", v.s);
+	}
+	if (get(l, g, opts, path, "max_transfers", &v))
+		d->max_transfers = (unsigned)v.i;
+	if (get(l, g, opts, path, "holidays", &v) && v.set != NULL && d->hours != NULL) {
+		char **days = strings(l, v.set, &n);
+		pathf(p, sizeof(p), "%s.holidays", path);
+		if (days != NULL && hours_set_holidays(d->hours, (const char *const *)days, n, err,
+			sizeof(err)) != 0)
+			conf_error(l, v.set, p, "%s", err);
+		for (size_t i = 0; days != NULL && i < n; i++)
+			free(days[i]);
+		free(days);
+	}
 }
 
 static void
@@ -873,7 +1171,7 @@ load_numbers(struct loader *l, const config_t *cfg, const char *entry_name)
 	for (int i = 0; i < config_setting_length(g); i++) {
 		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
 		struct conf_number *num = &c->numbers[c->nnumbers];
-		char path[64], digits[64];
+		char path[64], digits[NUMBER_MAX];
 		struct val v;
 
 		snprintf(path, sizeof(path), "numbers.[%d]", i + 1);
@@ -884,9 +1182,10 @@ load_numbers(struct loader *l, const config_t *cfg, const char *entry_name)
 		check_unknown(l, s, opts, path);
 		if (!get(l, s, opts, path, "dnis", &v))
 			continue;
-		digits_only(digits, sizeof(digits), v.s);
-		if (digits[0] == '\0') {
-			conf_error(l, v.set, path, "dnis \"%s\" has no digits", v.s);
+		if (number_normalize(digits, sizeof(digits), v.s, &c->plan) != 0) {
+			conf_error(l, v.set, path, "dnis \"%s\" is not a telephone number (digits, an "
+				"optional leading +, separators - . ( ) and spaces; at most 15 digits)",
+				v.s);
 			continue;
 		}
 		if (conf_number_find(c, digits) != NULL) {
@@ -895,6 +1194,12 @@ load_numbers(struct loader *l, const config_t *cfg, const char *entry_name)
 		}
 		num->menu = -1;
 		num->lang = 0;
+		num->dept_hint = -1;
+		if (get(l, s, opts, path, "dept", &v) && v.s != NULL) {
+			num->dept_hint = conf_dept_find(c, v.s);
+			if (num->dept_hint < 0)
+				conf_error(l, v.set, path, "dept: no department named \"%s\"", v.s);
+		}
 		if (get(l, s, opts, path, "menu", &v)) {
 			const char *name = v.s != NULL ? v.s : entry_name;
 			num->menu = conf_menu_find(c, name);
@@ -913,6 +1218,97 @@ load_numbers(struct loader *l, const config_t *cfg, const char *entry_name)
 		}
 		num->dnis = xstrdup(l, digits);
 		c->nnumbers++;
+	}
+}
+
+static const char *const mark_names[] = {"", "internal", "priority", "blocked"};
+
+const char *
+conf_mark_name(enum conf_mark m)
+{
+	return mark_names[m];
+}
+
+static void
+load_callers(struct loader *l, const config_t *cfg)
+{
+	struct conf *c = l->c;
+	const config_setting_t *g = config_lookup(cfg, "callers");
+	const struct conf_opt *opts = conf_block_opts("callers.[N]");
+
+	if (g == NULL)
+		return;
+	if (!config_setting_is_list(g)) {
+		conf_error(l, g, "callers", "must be a list ( { match = [\"...\"]; mark = \"...\"; } )");
+		return;
+	}
+	c->callers = calloc((size_t)config_setting_length(g) + 1, sizeof(*c->callers));
+	if (c->callers == NULL) {
+		l->nomem = 1;
+		return;
+	}
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		struct conf_caller *r = &c->callers[c->ncallers];
+		char path[64], p[96];
+		struct val v;
+
+		snprintf(path, sizeof(path), "callers.[%d]", i + 1);
+		if (!config_setting_is_group(s)) {
+			conf_error(l, s, path, "must be a group { match = [\"...\"]; ... }");
+			continue;
+		}
+		check_unknown(l, s, opts, path);
+		r->menu = r->dept = r->lang = -1;
+		c->ncallers++;
+		pathf(p, sizeof(p), "%s.match", path);
+		if (get(l, s, opts, path, "match", &v)) {
+			r->match = strings(l, v.set, &r->nmatch);
+			if (config_setting_length(v.set) == 0)
+				conf_error(l, v.set, p, "needs at least one number or prefix");
+			for (size_t j = 0; j < r->nmatch; j++)
+				if (number_pattern_check(r->match[j], &c->plan) != 0)
+					conf_error(l, v.set, p, "\"%s\" is neither a telephone number nor "
+						"a prefix of digits ending in *", r->match[j]);
+		}
+		pathf(p, sizeof(p), "%s.mark", path);
+		if (get(l, s, opts, path, "mark", &v) && v.s != NULL) {
+			size_t k;
+			for (k = MARK_INTERNAL; k < ARRAY_LEN(mark_names); k++)
+				if (strcmp(v.s, mark_names[k]) == 0)
+					break;
+			if (k == ARRAY_LEN(mark_names))
+				conf_error(l, v.set, p, "\"%s\" is not a mark (internal, priority or "
+					"blocked)", v.s);
+			else
+				r->mark = (enum conf_mark)k;
+		}
+		pathf(p, sizeof(p), "%s.menu", path);
+		if (get(l, s, opts, path, "menu", &v) && v.s != NULL &&
+		    (r->menu = conf_menu_find(c, v.s)) < 0)
+			conf_error(l, v.set, p, "no menu named \"%s\"", v.s);
+		pathf(p, sizeof(p), "%s.dept", path);
+		if (get(l, s, opts, path, "dept", &v) && v.s != NULL &&
+		    (r->dept = conf_dept_find(c, v.s)) < 0)
+			conf_error(l, v.set, p, "no department named \"%s\"", v.s);
+		pathf(p, sizeof(p), "%s.language", path);
+		if (get(l, s, opts, path, "language", &v) && v.s != NULL &&
+		    (r->lang = lang_index(c, v.s)) < 0)
+			conf_error(l, v.set, p, "language \"%s\" is not the default language nor "
+				"listed in ivrd.languages", v.s);
+		if (config_setting_get_member(s, "mark") == NULL &&
+		    config_setting_get_member(s, "menu") == NULL &&
+		    config_setting_get_member(s, "dept") == NULL &&
+		    config_setting_get_member(s, "language") == NULL)
+			conf_error(l, s, path, "does nothing: give it a mark, menu, dept or language");
+		else if (r->mark == MARK_BLOCKED && (config_setting_get_member(s, "menu") != NULL ||
+			config_setting_get_member(s, "dept") != NULL ||
+			config_setting_get_member(s, "language") != NULL))
+			conf_error(l, s, path, "a blocked caller is never answered: menu, dept and "
+				"language would do nothing");
+		else if (config_setting_get_member(s, "menu") != NULL &&
+			config_setting_get_member(s, "dept") != NULL)
+			conf_error(l, s, path, "menu and dept both set: callers go to one of them");
 	}
 }
 
@@ -955,18 +1351,33 @@ check_graph(struct loader *l, const config_t *cfg)
 			seen[c->numbers[i].menu] = true;
 			stack[sp++] = c->numbers[i].menu;
 		}
+	for (size_t i = 0; i < c->nnumbers; i++)
+		if (c->numbers[i].dept_hint >= 0)
+			mark_action(c, &(struct conf_action){ACT_DEPT, c->numbers[i].dept_hint}, seen,
+				stack, &sp);
+	for (size_t i = 0; i < c->ncallers; i++) {
+		const struct conf_caller *r = &c->callers[i];
+		if (r->dept >= 0)
+			mark_action(c, &(struct conf_action){ACT_DEPT, r->dept}, seen, stack, &sp);
+		else if (r->menu >= 0)
+			mark_action(c, &(struct conf_action){ACT_MENU, r->menu}, seen, stack, &sp);
+	}
 	mark_action(c, &c->operator_action, seen, stack, &sp);
 	while (sp > 0) {
 		const struct conf_menu *m = &c->menus[stack[--sp]];
 		for (int k = 0; k < CONF_KEYS; k++)
 			if (m->key_set[k])
 				mark_action(c, &m->keys[k], seen, stack, &sp);
+		for (size_t k = 0; k < m->nroutes; k++)
+			mark_action(c, &m->routes[k].action, seen, stack, &sp);
+		for (size_t k = 0; k < m->nentries; k++)
+			mark_action(c, &m->entries[k].action, seen, stack, &sp);
 		mark_action(c, &m->fallback, seen, stack, &sp);
 	}
 	for (size_t i = 0; i < c->nmenus; i++)
 		if (!seen[i]) {
 			char p[200];
-			snprintf(p, sizeof(p), "menus.%s", c->menus[i].name);
+			pathf(p, sizeof(p), "menus.%s", c->menus[i].name);
 			conf_warn(l, config_lookup(cfg, p), p,
 				"unreachable: no number, menu or fallback leads here");
 		}
@@ -979,7 +1390,7 @@ check_graph(struct loader *l, const config_t *cfg)
 			d = &c->depts[d->fallback.index];
 		if (hop > c->ndepts) {
 			char p[200];
-			snprintf(p, sizeof(p), "departments.%s.fallback", c->depts[i].name);
+			pathf(p, sizeof(p), "departments.%s.fallback", c->depts[i].name);
 			conf_error(l, config_lookup(cfg, p), p,
 				"the chain of department fallbacks loops without reaching a menu or a "
 				"department with no fallback");
@@ -1090,7 +1501,7 @@ conf_load(struct conf **cp, struct conf_errors *e, const char *path,
 	}
 	{
 		/* top-level names other than these are typos */
-		static const char *const top[] = {"ivrd", "menus", "departments", "numbers"};
+		static const char *const top[] = {"ivrd", "menus", "departments", "numbers", "callers"};
 		const config_setting_t *root = config_root_setting(&cfg);
 		for (int i = 0; i < config_setting_length(root); i++) {
 			config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
@@ -1131,6 +1542,7 @@ conf_load(struct conf **cp, struct conf_errors *e, const char *path,
 		load_menu(&l, config_setting_get_member(mg, l.c->menus[i].name), &l.c->menus[i],
 			&l.c->operator_action);
 	load_numbers(&l, &cfg, entry.s != NULL ? entry.s : "main");
+	load_callers(&l, &cfg);
 	if (l.nomem)
 		goto out;
 	check_graph(&l, &cfg);
@@ -1171,8 +1583,21 @@ conf_unref(struct conf *c)
 {
 	if (c == NULL || --c->refs > 0)
 		return;
-	for (size_t i = 0; i < c->nmenus; i++)
-		free(c->menus[i].name);
+	for (size_t i = 0; i < c->nmenus; i++) {
+		struct conf_menu *m = &c->menus[i];
+		free(m->name);
+		for (size_t k = 0; k < m->nroutes; k++) {
+			free(m->routes[k].from);
+			free(m->routes[k].to);
+			free(m->routes[k].prefix);
+		}
+		free(m->routes);
+		for (size_t k = 0; k < m->nentries; k++) {
+			free(m->entries[k].name);
+			free(m->entries[k].spell);
+		}
+		free(m->entries);
+	}
 	free(c->menus);
 	for (size_t i = 0; i < c->ndepts; i++) {
 		struct conf_dept *d = &c->depts[i];
@@ -1188,6 +1613,9 @@ conf_unref(struct conf *c)
 	for (size_t i = 0; i < c->nnumbers; i++)
 		free(c->numbers[i].dnis);
 	free(c->numbers);
+	for (size_t i = 0; i < c->ncallers; i++)
+		free_strings(c->callers[i].match, c->callers[i].nmatch);
+	free(c->callers);
 	if (c->prompts != NULL)
 		for (size_t i = 0; i < c->nlangs * c->nprompts; i++)
 			if (c->prompts[i] != NULL)
@@ -1237,12 +1665,27 @@ conf_dept_find(const struct conf *c, const char *name)
 const struct conf_number *
 conf_number_find(const struct conf *c, const char *dnis)
 {
-	char digits[64];
+	char digits[NUMBER_MAX];
 
-	digits_only(digits, sizeof(digits), dnis);
+	if (number_normalize(digits, sizeof(digits), dnis, &c->plan) != 0)
+		return NULL;
 	for (size_t i = 0; i < c->nnumbers; i++)
 		if (strcmp(c->numbers[i].dnis, digits) == 0)
 			return &c->numbers[i];
+	return NULL;
+}
+
+const struct conf_caller *
+conf_caller_find(const struct conf *c, const char *ani)
+{
+	char number[NUMBER_MAX];
+
+	if (number_normalize(number, sizeof(number), ani, &c->plan) != 0)
+		return NULL;
+	for (size_t i = 0; i < c->ncallers; i++)
+		for (size_t j = 0; j < c->callers[i].nmatch; j++)
+			if (number_match(number, c->callers[i].match[j], &c->plan))
+				return &c->callers[i];
 	return NULL;
 }
 
@@ -1254,6 +1697,7 @@ conf_action_str(const struct conf *c, const struct conf_action *a, char *buf, si
 	case ACT_DEPT: snprintf(buf, size, "dept:%s", c->depts[a->index].name); break;
 	case ACT_REPEAT: snprintf(buf, size, "repeat"); break;
 	case ACT_BACK: snprintf(buf, size, "back"); break;
+	case ACT_LANG: snprintf(buf, size, "lang:%s", c->langs[a->index]); break;
 	case ACT_NONE: snprintf(buf, size, "none"); break;
 	}
 }

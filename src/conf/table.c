@@ -22,6 +22,14 @@ static const struct conf_opt ivrd_opts[] = {
 		"none: \"dept:NAME\" or \"menu:NAME\"."},
 	{"entry_menu", OPT_STRING, false, "main", 0, 0,
 		"Menu for dialed numbers not listed in numbers."},
+	{"country_code", OPT_STRING, false, "1", 0, 0,
+		"Country code of national numbers: dialed and caller numbers are compared as E.164 "
+		"digits without '+', so \"+1 (800) 555-0100\", \"tel:+1-800-555-0100\", "
+		"\"18005550100\" and \"8005550100\" are one number. A number of exactly "
+		"national_length digits without '+' gets this code in front; other lengths are kept "
+		"as they are."},
+	{"national_length", OPT_INT, false, "10", 4, 14,
+		"Digits of a national number without its country code (10 in North America)."},
 	{"goodbye_prompt", OPT_STRING, false, "common/goodbye", 0, 0,
 		"Played before ivrd ends a call itself because nowhere is left to send it."},
 	{"drain_time", OPT_SECONDS, false, "30", 0, 3600,
@@ -33,6 +41,10 @@ static const struct conf_opt ivrd_opts[] = {
 	{"control_group", OPT_STRING, false, NULL, 0, 0,
 		"Group whose members may use the control socket besides root and ivrd's own user "
 		"(default: ivrd's own group)."},
+	{"max_overflow", OPT_INT, false, "3", 0, 10,
+		"Department fallbacks (one department overflowing to the next) a call may take "
+		"before it goes to the operator; when the operator itself failed, the goodbye "
+		"prompt."},
 	{NULL, 0, false, NULL, 0, 0, NULL},
 };
 
@@ -78,13 +90,66 @@ static const struct conf_opt menu_opts[] = {
 		"The menu's choices: ( { key = \"1\"; action = \"menu:NAME\" | \"dept:NAME\" | "
 		"\"repeat\" | \"back\"; }, ... ). Keys 0, * and # mean operator, back and repeat "
 		"unless an option takes them."},
+	{"type", OPT_STRING, false, "choice", 0, 0,
+		"\"choice\": one key picks an option; \"entry\": the caller types several digits "
+		"(an account number), routed by routes; \"directory\": the caller spells a name "
+		"on the keypad (2=ABC ... 9=WXYZ), matched against entries."},
+	{"min_length", OPT_INT, false, "1", 1, 32,
+		"Entry and directory menus: fewer digits than this are one failure."},
+	{"max_length", OPT_INT, false, "10", 1, 32,
+		"Entry and directory menus: the entry ends by itself at this many digits."},
+	{"terminator", OPT_STRING, false, "#", 0, 0,
+		"Entry and directory menus: the key that ends an entry (not part of it): \"#\", "
+		"A-D, or \"none\"."},
+	{"inter_digit_timeout", OPT_SECONDS, false, "3.0", 0.5, 30,
+		"Entry and directory menus: seconds without a further digit that end the entry "
+		"with what was typed (a partial entry, judged like any other; never a timeout)."},
+	{"sensitive", OPT_BOOL, false, "false", 0, 0,
+		"Entry menus: the value is masked (12***67) in the journal and logs."},
+	{"zero_is_digit", OPT_BOOL, false, "false", 0, 0,
+		"Entry menus: 0 as the first key is a digit, not the operator (values that may "
+		"start with 0). After the first digit 0 is always a digit."},
+	{"routes", OPT_LIST, false, NULL, 0, 0,
+		"Entry menus: ( { from = \"100000\"; to = \"199999\"; action = \"dept:NAME\"; }, "
+		"{ prefix = \"2\"; action = \"menu:NAME\"; } ), the first that matches wins; a "
+		"value no route matches is one failure."},
+	{"entries", OPT_LIST, false, NULL, 0, 0,
+		"Directory menus: ( { name = \"billing\"; spell = \"BILLING\"; action = "
+		"\"dept:billing\"; prompt = \"dir/billing\"; }, ... )."},
+	{"choice_prompt", OPT_STRING, false, "dir/choice", 0, 0,
+		"Directory menus: played before the prompts of up to 3 names that match, which the "
+		"caller then picks with 1, 2 or 3."},
+	{NULL, 0, false, NULL, 0, 0, NULL},
+};
+
+static const struct conf_opt route_opts[] = {
+	{"from", OPT_STRING, false, NULL, 0, 0,
+		"First value of a range, digits; a value matches when it has as many digits as "
+		"from and to and lies between them."},
+	{"to", OPT_STRING, false, NULL, 0, 0, "Last value of the range, as many digits as from."},
+	{"prefix", OPT_STRING, false, NULL, 0, 0,
+		"Digits a value starts with (instead of from and to)."},
+	{"action", OPT_STRING, true, NULL, 0, 0, "\"menu:NAME\" or \"dept:NAME\"."},
+	{NULL, 0, false, NULL, 0, 0, NULL},
+};
+
+static const struct conf_opt dir_entry_opts[] = {
+	{"name", OPT_STRING, true, NULL, 0, 0, "The name, as journaled."},
+	{"spell", OPT_STRING, false, NULL, 0, 0,
+		"What callers spell (default: name): letters and digits; spaces and punctuation "
+		"are skipped."},
+	{"action", OPT_STRING, true, NULL, 0, 0, "\"menu:NAME\" or \"dept:NAME\"."},
+	{"prompt", OPT_STRING, true, NULL, 0, 0,
+		"The name read back when several names match (\"for billing\")."},
 	{NULL, 0, false, NULL, 0, 0, NULL},
 };
 
 static const struct conf_opt option_opts[] = {
 	{"key", OPT_STRING, true, NULL, 0, 0, "One key: 0-9, *, #, A-D."},
 	{"action", OPT_STRING, true, NULL, 0, 0,
-		"\"menu:NAME\", \"dept:NAME\", \"repeat\" or \"back\"."},
+		"\"menu:NAME\", \"dept:NAME\", \"repeat\", \"back\", or \"lang:CODE\": the "
+		"call continues in that language (one of ivrd.languages) and the menu's short "
+		"prompt plays again in it."},
 	{NULL, 0, false, NULL, 0, 0, NULL},
 };
 
@@ -107,15 +172,68 @@ static const struct conf_opt dept_opts[] = {
 		"Prompt played while the transfer is under way."},
 	{"transfer_timeout", OPT_SECONDS, false, "30", 2, 300,
 		"Seconds to wait for the transfer's final result before it counts as failed."},
+	{"strategy", OPT_STRING, false, "order", 0, 0,
+		"Which target a transfer tries first: \"order\" (the first, every time) or "
+		"\"round-robin\" (the one after the previous transfer's first); either way the "
+		"others follow when one fails."},
+	{"holidays", OPT_STRINGS, false, NULL, 0, 0,
+		"Days closed all day in the department's time zone: \"YYYY-MM-DD\" one date, "
+		"\"MM-DD\" every year (\"02-29\" in leap years only)."},
+	{"max_transfers", OPT_INT, false, "0", 0, 10000,
+		"Transfers to the department under way at once (REFER sent, no outcome yet); at "
+		"the cap it counts as unavailable: unavailable_prompt, then fallback. 0 = no cap."},
+	{NULL, 0, false, NULL, 0, 0, NULL},
+};
+
+static const struct conf_opt loop_guard_opts[] = {
+	{"window", OPT_SECONDS, false, "86400", 60, 2592000,
+		"Seconds back over which each caller number's transfers, drops and calls are "
+		"counted (from the journal, so counts survive restarts)."},
+	{"max_transfers", OPT_INT, false, "5", 0, 32,
+		"Transfers in the window at which the caller's next call is escalated (0: not "
+		"counted)."},
+	{"max_drops", OPT_INT, false, "3", 0, 32,
+		"Hang-ups in the IVR in the window at which the caller's next call is escalated "
+		"(0: not counted)."},
+	{"max_calls", OPT_INT, false, "6", 0, 32,
+		"Calls in the window at which the caller's next call is escalated (0: not "
+		"counted)."},
+	{"dept", OPT_STRING, true, NULL, 0, 0,
+		"Department escalated callers go to; also where a call goes instead of back to a "
+		"department whose transfer already failed in it."},
+	{"prompt", OPT_STRING, false, "common/escalate", 0, 0,
+		"Played to escalated callers before the transfer."},
 	{NULL, 0, false, NULL, 0, 0, NULL},
 };
 
 static const struct conf_opt number_opts[] = {
 	{"dnis", OPT_STRING, true, NULL, 0, 0,
-		"Dialed number (request URI user part); only its digits are compared."},
+		"Dialed number (request URI user part, or the To user when the URI has none), "
+		"compared after normalization (see ivrd.country_code)."},
+	{"dept", OPT_STRING, false, NULL, 0, 0,
+		"Department hint: 0 (operator) in this number's menus goes to this department "
+		"first; when it is closed or nobody answers, its fallback applies as usual."},
 	{"menu", OPT_STRING, false, NULL, 0, 0, "Entry menu (default: entry_menu)."},
 	{"language", OPT_STRING, false, NULL, 0, 0,
 		"Language of the call (default: default_language)."},
+	{NULL, 0, false, NULL, 0, 0, NULL},
+};
+
+static const struct conf_opt caller_opts[] = {
+	{"match", OPT_STRINGS, true, NULL, 0, 0,
+		"Caller numbers: full numbers, compared after normalization (\"+15551234567\"), or "
+		"prefixes of normalized digits ending in * (\"1555*\"). The first rule in the list "
+		"that matches a call applies, and is named in its route decisions."},
+	{"mark", OPT_STRING, false, NULL, 0, 0,
+		"\"internal\" (a colleague; journaled), \"priority\" (journaled; first in any "
+		"queue) or \"blocked\" (the INVITE gets 603 Decline, journaled)."},
+	{"menu", OPT_STRING, false, NULL, 0, 0,
+		"Entry menu for these callers, instead of the dialed number's."},
+	{"dept", OPT_STRING, false, NULL, 0, 0,
+		"Department these callers are transferred to on answer, after its transfer prompt; "
+		"its fallback applies as usual."},
+	{"language", OPT_STRING, false, NULL, 0, 0,
+		"Language of these callers' calls, instead of the dialed number's."},
 	{NULL, 0, false, NULL, 0, 0, NULL},
 };
 
@@ -127,6 +245,10 @@ const struct conf_block conf_blocks[] = {
 	{"menus.NAME.options.[N]", option_opts},
 	{"departments.NAME", dept_opts},
 	{"numbers.[N]", number_opts},
+	{"ivrd.loop_guard", loop_guard_opts},
+	{"menus.NAME.routes.[N]", route_opts},
+	{"menus.NAME.entries.[N]", dir_entry_opts},
+	{"callers.[N]", caller_opts},
 	{NULL, NULL},
 };
 

@@ -573,6 +573,37 @@ describe_inputs(struct sbuf *b, const char *detail)
 	}
 }
 
+int
+journal_query_caller_events(struct journal_query *q, int64_t since_ms,
+	void (*fn)(void *arg, const char *ani, const char *event, int64_t ts_ms), void *arg)
+{
+	/* transfer.start and drop rows name no caller: their call's call.start does */
+	static const char sql[] = "SELECT s.ani, e.event, e.ts_ms FROM events e "
+		"JOIN events s ON s.call_id = e.call_id AND s.event = '" JEV_CALL_START "' "
+		"WHERE e.event IN ('" JEV_CALL_START "', '" JEV_TRANSFER_START "', '" JEV_DROP "') "
+		"AND e.ts_ms >= ?1 AND s.ani IS NOT NULL AND s.ani != '' ORDER BY e.id";
+	sqlite3_stmt *st = NULL;
+	int rc, err = 0;
+
+	rc = sqlite3_prepare_v2(q->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		set_error(q, "reading callers' history");
+		err = query_errno(rc);
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, since_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(arg, (const char *)sqlite3_column_text(st, 0),
+			(const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2));
+	if (rc != SQLITE_DONE) {
+		set_error(q, "reading callers' history");
+		err = query_errno(rc);
+	}
+out:
+	sqlite3_finalize(st);
+	return err;
+}
+
 static void
 sb_seconds(struct sbuf *b, int64_t ms)
 {
@@ -611,6 +642,12 @@ journal_event_describe(char **out, const struct journal_event *ev)
 			sb_addf(&b, " in menu %s", ev->menu);
 		if (ev->detail != NULL)
 			sb_addf(&b, " (%s)", ev->detail);
+	} else if (is(ev, JEV_ENTRY)) {
+		sb_addf(&b, "entered %s", str_or(ev->key, "?"));
+		if (ev->menu != NULL)
+			sb_addf(&b, " in menu %s", ev->menu);
+		if (ev->detail != NULL)
+			sb_addf(&b, " (%s)", ev->detail);
 	} else if (is(ev, JEV_TIMEOUT)) {
 		sb_addf(&b, "no key pressed");
 		if (ev->menu != NULL)
@@ -622,6 +659,8 @@ journal_event_describe(char **out, const struct journal_event *ev)
 			sb_addf(&b, "%s is closed", str_or(ev->dept, "?"));
 		else if (ev->result != NULL && strcmp(ev->result, "busy") == 0)
 			sb_addf(&b, "%s is busy", str_or(ev->dept, "?"));
+		else if (ev->result != NULL && strcmp(ev->result, "refused") == 0)
+			sb_addf(&b, "not sent to %s", str_or(ev->dept, "?"));
 		else
 			sb_addf(&b, "routed to %s", str_or(ev->dept, "?"));
 		if (ev->reason != NULL)

@@ -16,6 +16,10 @@
 struct hours {
 	uint64_t open[(WEEK_MIN + 63) / 64];
 	bool always;
+	/* holidays: yearly ones by month and day, dated ones as YYYYMMDD */
+	uint32_t yearly[13];
+	int32_t *dates;
+	size_t ndates;
 };
 
 static const char *const day_names[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
@@ -187,6 +191,15 @@ parse_rule(struct hours *h, const char *rule, char *why, size_t whylen)
 }
 
 static bool
+has_yearly(const struct hours *h)
+{
+	for (size_t i = 0; i < sizeof(h->yearly) / sizeof(h->yearly[0]); i++)
+		if (h->yearly[i] != 0)
+			return true;
+	return false;
+}
+
+static bool
 all_open(const struct hours *h)
 {
 	for (int m = 0; m < WEEK_MIN; m++)
@@ -229,13 +242,143 @@ out:
 void
 hours_free(struct hours *h)
 {
+	if (h == NULL)
+		return;
+	free(h->dates);
 	free(h);
 }
 
 bool
 hours_always(const struct hours *h)
 {
-	return h->always;
+	return h->always && h->ndates == 0 && !has_yearly(h);
+}
+
+static bool
+is_leap(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int
+month_days(int y, int mon)
+{
+	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	return mon == 2 && (y == 0 || is_leap(y)) ? 29 : days[mon - 1];
+}
+
+static const char *const month_names[12] = {
+	"January", "February", "March", "April", "May", "June", "July", "August", "September",
+	"October", "November", "December",
+};
+
+/* n digits at s; -1 when any is not a digit */
+static int
+digits(const char *s, size_t n)
+{
+	int v = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* "YYYY-MM-DD" or "MM-DD"; *y is 0 for a yearly holiday. */
+static int
+parse_date(int *y, int *mon, int *day, const char *s, char *why, size_t whylen)
+{
+	size_t n = strlen(s);
+	const char *md = n == 10 ? s + 5 : s;
+
+	*y = 0;
+	if ((n != 10 && n != 5) || (n == 10 && s[4] != '-') || md[2] != '-' ||
+	    (n == 10 && (*y = digits(s, 4)) < 0) || (*mon = digits(md, 2)) < 0 ||
+	    (*day = digits(md + 3, 2)) < 0) {
+		snprintf(why, whylen, "expected \"YYYY-MM-DD\" (one date) or \"MM-DD\" (every "
+			"year)");
+		return EINVAL;
+	}
+	if (n == 10 && *y < 1970) {
+		snprintf(why, whylen, "year %d is before 1970", *y);
+		return EINVAL;
+	}
+	if (*mon < 1 || *mon > 12) {
+		snprintf(why, whylen, "no month %02d", *mon);
+		return EINVAL;
+	}
+	if (*day < 1) {
+		snprintf(why, whylen, "no day 00");
+		return EINVAL;
+	}
+	if (*day > month_days(*y, *mon)) {
+		if (*y != 0)
+			snprintf(why, whylen, "%s %d has %d days", month_names[*mon - 1], *y,
+				month_days(*y, *mon));
+		else
+			snprintf(why, whylen, "%s has %d days", month_names[*mon - 1],
+				month_days(*y, *mon));
+		return EINVAL;
+	}
+	return 0;
+}
+
+int
+hours_set_holidays(struct hours *h, const char *const *days, size_t n, char *err,
+	size_t errlen)
+{
+	uint32_t yearly[13] = {0};
+	int32_t *dates = NULL;
+	size_t ndates = 0;
+	char why[128];
+	int rc = 0;
+
+	if (n > 0 && (dates = calloc(n, sizeof(*dates))) == NULL) {
+		rc = ENOMEM;
+		snprintf(err, errlen, "%s", strerror(rc));
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int y, mon, day;
+
+		if ((rc = parse_date(&y, &mon, &day, days[i], why, sizeof(why))) != 0) {
+			snprintf(err, errlen, "holiday %zu \"%s\": %s", i + 1, days[i], why);
+			goto out;
+		}
+		if (y == 0)
+			yearly[mon] |= UINT32_C(1) << day;
+		else
+			dates[ndates++] = y * 10000 + mon * 100 + day;
+	}
+	free(h->dates);
+	memcpy(h->yearly, yearly, sizeof(yearly));
+	h->dates = dates;
+	h->ndates = ndates;
+	dates = NULL;
+out:
+	free(dates);
+	return rc;
+}
+
+bool
+hours_holiday(const struct hours *h, const struct tz *z, time_t now)
+{
+	struct tm tm;
+	int32_t ymd;
+
+	if (h->ndates == 0 && !has_yearly(h))
+		return false;
+	tz_localtime(z, now, &tm);
+	if (h->yearly[tm.tm_mon + 1] >> tm.tm_mday & 1)
+		return true;
+	ymd = (int32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
+	for (size_t i = 0; i < h->ndates; i++)
+		if (h->dates[i] == ymd)
+			return true;
+	return false;
 }
 
 bool
@@ -244,6 +387,8 @@ hours_open(const struct hours *h, const struct tz *z, time_t now)
 	struct tm tm;
 	int m;
 
+	if (hours_holiday(h, z, now))
+		return false;
 	if (h->always)
 		return true;
 	tz_localtime(z, now, &tm);

@@ -35,8 +35,10 @@ on_readable(evutil_socket_t fd, short what, void *arg)
 		switch (dtmf_rx_packet(&s->dtmf, &pkt, &key)) {
 		case 1:
 			p->stats.dtmf_keys++;
+			/* not the digit: it may be part of an account number; the call logs
+			 * keys, masked where the menu says so */
 			if (log_tracing(LOG_TRACE_RTP))
-				log_msg(LOG_PRIO_DEBUG, "rtp", s->call_id, "key %c (ts %u)", key,
+				log_msg(LOG_PRIO_DEBUG, "rtp", s->call_id, "telephone-event (ts %u)",
 					pkt.ts);
 			s->ops->key(s->arg, key);
 			break;

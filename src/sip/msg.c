@@ -69,20 +69,35 @@ sip_msg_status(const struct sip_msg *m)
 	return M(m)->status_code;
 }
 
+/* The user part of a sip: URI, or the number of a tel: URI (RFC 3966), parameters and all. */
+static const char *
+uri_user(const osip_uri_t *u)
+{
+	if (u == NULL)
+		return "";
+	if (u->username != NULL)
+		return u->username;
+	if (u->scheme != NULL && strcasecmp(u->scheme, "tel") == 0 && u->string != NULL)
+		return u->string;
+	return "";
+}
+
 const char *
 sip_msg_ruri_user(const struct sip_msg *m)
 {
-	osip_uri_t *u = M(m)->req_uri;
-
-	return u != NULL && u->username != NULL ? u->username : "";
+	return uri_user(M(m)->req_uri);
 }
 
 const char *
 sip_msg_from_user(const struct sip_msg *m)
 {
-	osip_from_t *f = M(m)->from;
+	return M(m)->from != NULL ? uri_user(M(m)->from->url) : "";
+}
 
-	return f != NULL && f->url != NULL && f->url->username != NULL ? f->url->username : "";
+const char *
+sip_msg_to_user(const struct sip_msg *m)
+{
+	return M(m)->to != NULL ? uri_user(M(m)->to->url) : "";
 }
 
 const char *

@@ -71,7 +71,8 @@ def write_tone(path, ms, freq=440, rate=8000):
 
 PROMPTS = ["main/greeting", "main/short", "sales/greeting", "sales/short", "common/invalid",
            "common/no-input", "common/transferring", "common/closed", "common/unavailable",
-           "common/goodbye"]
+           "common/goodbye", "account/enter", "account/short", "dir/greeting", "dir/choice",
+           "dir/billing", "dir/sales", "dir/support"]
 
 
 def menus_conf(timeout=1.0, max_failures=3, max_timeouts=3):

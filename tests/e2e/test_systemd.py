@@ -320,7 +320,7 @@ def test_conf_man_page_lists_every_setting():
     with open(os.path.join(build_man_dir(), "ivrd.conf.5")) as f:
         page = f.read()
     blocks, names = table_settings()
-    assert len(names) > 30 and len(blocks) == 7, (blocks, names)
+    assert len(names) > 30 and len(blocks) >= 7, (blocks, names)
     for want in ("drain_time", "answer_delay", "max_failures", "transfer_timeout"):
         assert want in names
     for b in blocks:

@@ -898,7 +898,142 @@ test_extreme_times(void)
 	tz_free(z);
 }
 
+static void
+holidays(struct hours *h, const char *const *days, size_t n)
+{
+	char err[256] = "";
+
+	if (hours_set_holidays(h, days, n, err, sizeof(err)) != 0)
+		fprintf(stderr, "%s\n", err);
+	CHECK_STR(err, "");
+}
+
+#define HOLIDAYS(h, ...) holidays(h, (const char *const[]){__VA_ARGS__}, \
+	ARRAY_LEN(((const char *[]){__VA_ARGS__})))
+
+static void
+test_holidays(void)
+{
+	struct hours *h = HOURS("always");
+	struct tz *z = zone("UTC");
+
+	CHECK(hours_always(h));
+	HOLIDAYS(h, "2026-12-25", "01-01", "2026-11-26");
+	CHECK(!hours_always(h));
+	/* a dated holiday: that day only, all day */
+	CHECK(hours_open(h, z, utc(2026, 12, 24, 23, 59, 59)));
+	CHECK(!hours_open(h, z, utc(2026, 12, 25, 0, 0, 0)));
+	CHECK(!hours_open(h, z, utc(2026, 12, 25, 23, 59, 59)));
+	CHECK(hours_open(h, z, utc(2026, 12, 26, 0, 0, 0)));
+	CHECK(hours_open(h, z, utc(2027, 12, 25, 12, 0, 0)));
+	CHECK(!hours_open(h, z, utc(2026, 11, 26, 12, 0, 0)));
+	CHECK(hours_open(h, z, utc(2025, 11, 26, 12, 0, 0)));
+	/* a yearly one: every year */
+	CHECK(!hours_open(h, z, utc(2026, 1, 1, 8, 0, 0)));
+	CHECK(!hours_open(h, z, utc(2031, 1, 1, 8, 0, 0)));
+	CHECK(hours_holiday(h, z, utc(2031, 1, 1, 8, 0, 0)));
+	CHECK(!hours_holiday(h, z, utc(2031, 1, 2, 8, 0, 0)));
+	/* a new list replaces the old */
+	HOLIDAYS(h, "07-04");
+	CHECK(hours_open(h, z, utc(2026, 12, 25, 12, 0, 0)));
+	CHECK(!hours_open(h, z, utc(2026, 7, 4, 12, 0, 0)));
+	holidays(h, NULL, 0);
+	CHECK(hours_always(h));
+	hours_free(h);
+	tz_free(z);
+}
+
+static void
+test_holiday_leap_day(void)
+{
+	struct hours *h = HOURS("mon-sun 00:00-24:00");
+	struct tz *z = zone("UTC");
+
+	HOLIDAYS(h, "02-29", "2028-02-29");
+	CHECK(!hours_open(h, z, utc(2028, 2, 29, 10, 0, 0)));
+	CHECK(!hours_open(h, z, utc(2032, 2, 29, 10, 0, 0)));
+	/* not a leap year: the day does not exist, the days around it stay open */
+	CHECK(hours_open(h, z, utc(2027, 2, 28, 10, 0, 0)));
+	CHECK(hours_open(h, z, utc(2027, 3, 1, 10, 0, 0)));
+	hours_free(h);
+	tz_free(z);
+}
+
+static void
+test_holiday_errors(void)
+{
+	static const struct {
+		const char *day, *err;
+	} bad[] = {
+		{"2026-02-29", "holiday 1 \"2026-02-29\": February 2026 has 28 days"},
+		{"2100-02-29", "holiday 1 \"2100-02-29\": February 2100 has 28 days"},
+		{"02-30", "holiday 1 \"02-30\": February has 29 days"},
+		{"04-31", "holiday 1 \"04-31\": April has 30 days"},
+		{"2026-13-01", "holiday 1 \"2026-13-01\": no month 13"},
+		{"00-10", "holiday 1 \"00-10\": no month 00"},
+		{"12-00", "holiday 1 \"12-00\": no day 00"},
+		{"1969-12-31", "holiday 1 \"1969-12-31\": year 1969 is before 1970"},
+		{"2026/12/25", "holiday 1 \"2026/12/25\": expected \"YYYY-MM-DD\" (one date) "
+			"or \"MM-DD\" (every year)"},
+		{"12-25 ", "holiday 1 \"12-25 \": expected \"YYYY-MM-DD\" (one date) "
+			"or \"MM-DD\" (every year)"},
+		{"2026-1-5", "holiday 1 \"2026-1-5\": expected \"YYYY-MM-DD\" (one date) "
+			"or \"MM-DD\" (every year)"},
+		{"", "holiday 1 \"\": expected \"YYYY-MM-DD\" (one date) or \"MM-DD\" "
+			"(every year)"},
+		{"christmas", "holiday 1 \"christmas\": expected \"YYYY-MM-DD\" (one date) "
+			"or \"MM-DD\" (every year)"},
+	};
+	struct hours *h = HOURS("always");
+	struct tz *z = zone("UTC");
+	char err[256];
+
+	HOLIDAYS(h, "12-25");
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		err[0] = '\0';
+		CHECK_INT(hours_set_holidays(h, &bad[i].day, 1, err, sizeof(err)), EINVAL);
+		CHECK_STR(err, bad[i].err);
+	}
+	/* the index names the bad entry; the list in effect is untouched */
+	{
+		const char *days[] = {"01-01", "2026-12-25", "2026-02-30"};
+		CHECK_INT(hours_set_holidays(h, days, 3, err, sizeof(err)), EINVAL);
+		CHECK_STR(err, "holiday 3 \"2026-02-30\": February 2026 has 28 days");
+	}
+	CHECK(!hours_open(h, z, utc(2026, 12, 25, 12, 0, 0)));
+	CHECK(hours_open(h, z, utc(2026, 1, 1, 12, 0, 0)));
+	hours_free(h);
+	tz_free(z);
+}
+
+static void
+test_holiday_zones(void)
+{
+	struct hours *h = HOURS("always");
+	struct tz *hcm = zone("Asia/Ho_Chi_Minh"), *chi = zone("America/Chicago");
+
+	HOLIDAYS(h, "12-25", "2026-09-02");
+	/* 17:00 UTC on the 24th is already midnight of the 25th in Ho Chi Minh City (UTC+7) */
+	CHECK(hours_open(h, hcm, utc(2026, 12, 24, 16, 59, 59)));
+	CHECK(!hours_open(h, hcm, utc(2026, 12, 24, 17, 0, 0)));
+	CHECK(!hours_open(h, hcm, utc(2026, 12, 25, 16, 59, 59)));
+	CHECK(hours_open(h, hcm, utc(2026, 12, 25, 17, 0, 0)));
+	/* and Chicago (UTC-6 in December) is still on the 25th at 01:00 UTC on the 26th */
+	CHECK(hours_open(h, chi, utc(2026, 12, 25, 5, 59, 59)));
+	CHECK(!hours_open(h, chi, utc(2026, 12, 25, 6, 0, 0)));
+	CHECK(!hours_open(h, chi, utc(2026, 12, 26, 1, 0, 0)));
+	CHECK(hours_open(h, chi, utc(2026, 12, 26, 6, 0, 0)));
+	/* a dated holiday too, in summer time in Chicago (UTC-5) */
+	CHECK(!hours_open(h, hcm, utc(2026, 9, 1, 17, 0, 0)));
+	CHECK(hours_open(h, chi, utc(2026, 9, 2, 4, 59, 0)));
+	CHECK(!hours_open(h, chi, utc(2026, 9, 2, 5, 0, 0)));
+	hours_free(h);
+	tz_free(hcm);
+	tz_free(chi);
+}
+
 CHECK_MAIN(T(test_parse_errors), T(test_parse_days_and_times), T(test_past_midnight),
 	T(test_always_never), T(test_chicago), T(test_other_zones), T(test_localtime_vs_glibc),
 	T(test_tz_rules_vs_glibc), T(test_tz_rule_all_year_dst), T(test_tzif_files),
-	T(test_tzif_bad), T(test_zone_names), T(test_extreme_times))
+	T(test_tzif_bad), T(test_zone_names), T(test_extreme_times), T(test_holidays),
+	T(test_holiday_leap_day), T(test_holiday_errors), T(test_holiday_zones))
