@@ -44,6 +44,9 @@ daemon_metrics(struct metrics **mp)
 		{"call.rejected", METRIC_COUNTER, false,
 			"INVITEs refused (no codec, no port, draining ...)."},
 		{"call.end", METRIC_COUNTER, true, "Calls ended, by result."},
+		{"call.refused", METRIC_COUNTER, true,
+			"INVITEs refused at the door, by reason: untrusted (ivrd.sip.trusted), "
+			"capacity (max_calls), source_capacity (max_calls_per_source)."},
 		{"menu.enter", METRIC_COUNTER, true, "Callers entering a menu node."},
 		{"menu.invalid", METRIC_COUNTER, true, "Invalid keys per menu node."},
 		{"menu.timeout", METRIC_COUNTER, true, "No-input timeouts per menu node."},

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ivrd needs that are missing: to build (default), or with
-# --test also the peers and tools the tests drive (SIPp, baresip, tshark, valgrind).
+# --test also the peers and tools the tests drive (SIPp, baresip, tshark, valgrind, clang
+# for the libFuzzer targets).
 set -eu
 build=(meson ninja-build pkg-config gcc libc6-dev libevent-dev libconfig-dev libsndfile1-dev
   libsamplerate0-dev libosip2-dev libsqlite3-dev tzdata)
-test=(python3 sip-tester baresip tshark sqlite3 valgrind iproute2 systemd procps)
+# clang with libclang-rt-14-dev (only recommended by clang-14) for -fsanitize=fuzzer
+test=(python3 sip-tester baresip tshark sqlite3 valgrind iproute2 systemd procps clang
+  libclang-rt-14-dev)
 want=("${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test[@]}")
 

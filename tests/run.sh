@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds with AddressSanitizer and UBSan, runs every test (unit
 # and end to end with real SIP peers), runs the unit tests again under valgrind, checks the
-# release build compiles, and ends
+# release build compiles, runs each fuzz target briefly, and ends
 # with "N passed, N failed" counted from meson's test logs. Exit status 0 only if all pass.
 set -u
 cd "$(dirname "$0")/.."
@@ -31,6 +31,21 @@ if meson compile -C "$vg"; then
   logs+=("$vg/meson-logs")
 else
   failed_builds=$((failed_builds + 1))
+fi
+
+# libFuzzer targets (tests/fuzz), 15 s each over their seed corpora; clang only. werror is
+# off: clang warns where gcc does not, and this build is for finding crashes.
+fz=${BUILD_FUZZ:-build-fuzz}
+if command -v clang >/dev/null; then
+  [ -f "$fz/build.ninja" ] || CC=clang meson setup "$fz" -Dfuzz=true -Dwerror=false \
+    -Db_sanitize=address,undefined -Db_lundef=false
+  rm -f "$fz"/meson-logs/testlog*.json
+  if meson compile -C "$fz"; then
+    meson test -C "$fz" --suite fuzz --print-errorlogs --num-processes "$(nproc)"
+    logs+=("$fz/meson-logs")
+  else
+    failed_builds=$((failed_builds + 1))
+  fi
 fi
 
 # the build people deploy: -O3 finds warnings the others do not, and warnings are errors

@@ -129,6 +129,13 @@ struct conf_listen {
 	char text[80];
 };
 
+/* ivrd.sip.trusted: an address prefix (CIDR) INVITEs may come from. */
+struct conf_prefix {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	unsigned bits;
+};
+
 struct conf {
 	int refs;
 	uint64_t generation;
@@ -138,6 +145,10 @@ struct conf {
 	size_t nlisten;
 	unsigned answer_delay_ms;
 	char *user_agent;
+	struct conf_prefix *trusted; /* none: every source may call */
+	size_t ntrusted;
+	unsigned max_calls, max_calls_per_source; /* 0 = no limit */
+	unsigned max_message_size, max_headers;
 
 	char *rtp_address;
 	unsigned rtp_port_min, rtp_port_max;
@@ -203,6 +214,8 @@ int conf_dept_find(const struct conf *c, const char *name);
 const struct conf_number *conf_number_find(const struct conf *c, const char *dnis);
 /* The first caller rule matching a caller's number, or NULL. */
 const struct conf_caller *conf_caller_find(const struct conf *c, const char *ani);
+/* Whether ivrd.sip.trusted lets sa call (true when it lists nothing). */
+bool conf_trusted(const struct conf *c, const struct sockaddr *sa);
 /* "internal", "priority", "blocked" or "" */
 const char *conf_mark_name(enum conf_mark m);
 

@@ -28,7 +28,9 @@ struct journal;
 #define JEV_TRANSFER_START "transfer.start"   /* dept, target */
 #define JEV_TRANSFER_RESULT "transfer.result" /* dept, target, result: "ok" or "failed", reason */
 #define JEV_DROP "drop"                 /* menu, duration_ms, prompt: last prompt heard */
-/* result ("blocked": declined with 603 by a caller rule), reason, duration_ms */
+/* result ("blocked": declined with 603 by a caller rule; "refused": 403 from a source not
+ * in ivrd.sip.trusted or 503 at max_calls / max_calls_per_source, reason saying which),
+ * reason, duration_ms. Blocked and refused calls journal call.start and call.end at once. */
 #define JEV_CALL_END "call.end"
 
 /* All strings may be NULL; they are copied before journal_append returns. */

@@ -52,6 +52,9 @@ int sip_stack_new(struct sip_stack **sp, struct event_base *base,
 int sip_stack_listen(struct sip_stack *s, const struct conf_listen *l);
 void sip_stack_free(struct sip_stack *s);
 void sip_stack_stats(const struct sip_stack *s, struct sip_stats *st);
+/* Datagrams larger than max_size or with more than max_headers header lines are refused
+ * before parsing (defaults 16384 and 100). */
+void sip_stack_limits(struct sip_stack *s, size_t max_size, unsigned max_headers);
 /* Local address of the first listener, for Contact and Via. */
 struct sip_transport *sip_stack_transport(struct sip_stack *s);
 /* Processes one datagram as if received on t (tests, fuzzing). */

@@ -1,5 +1,7 @@
 /* A call, from INVITE to its end: answer, menus, routing, transfer, journal. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <event2/event.h>
 #include <stdio.h>
@@ -59,6 +61,9 @@ struct call_mgr {
 	struct metrics *metrics;
 	struct call_stats stats;
 	bool draining;
+	struct hmap *by_source;  /* source IP -> calls in progress from it */
+	int64_t refuse_log_ms;   /* rate limit for refusal log lines */
+	unsigned refuse_log_count;
 };
 
 struct call {
@@ -78,6 +83,7 @@ struct call {
 	size_t ok_len;
 	struct sockaddr_storage invite_src;
 	socklen_t invite_srclen;
+	char source[INET6_ADDRSTRLEN]; /* the INVITE's source address, counted in by_source */
 	unsigned ok_interval;
 	int64_t ok_deadline;
 	struct event *ok_timer;
@@ -944,6 +950,7 @@ call_end(struct call *c, const char *result, const char *reason)
 		c->invite_tx = NULL;
 	}
 	hmap_del(c->mgr->calls, c->call_id);
+	counter_set(c->mgr->by_source, c->source, counter_get(c->mgr->by_source, c->source) - 1);
 	c->mgr->stats.active--;
 	metrics_set(c->mgr->metrics, "call.active", NULL, (int64_t)c->mgr->stats.active);
 	/* freed from the loop, after whatever handler is running now returns */
@@ -1095,13 +1102,12 @@ call_number(char *dst, size_t size, const char *user, const struct conf *conf)
 		copy_user(dst, size, user);
 }
 
-/* A blocked caller: 603 Decline, journaled as a call that started and ended at once. */
+/* A call refused at the door, journaled as one that started and ended at once. */
 static void
-decline(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req,
-	const char *ani, const char *dnis, const struct conf_caller *rule)
+journal_refusal(struct call_mgr *m, const struct sip_msg *req, const char *ani,
+	const char *dnis, const char *result, const char *why)
 {
 	const struct conf_number *num = conf_number_find(m->conf, dnis);
-	char why[64];
 	struct journal_event start = {
 		.event = JEV_CALL_START, .call_id = req->call_id, .ani = ani, .dnis = dnis,
 		.generation = (int64_t)m->conf->generation,
@@ -1109,17 +1115,97 @@ decline(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req,
 		.reason = why, .duration_ms = -1,
 	};
 	struct journal_event end = {
-		.event = JEV_CALL_END, .call_id = req->call_id, .result = "blocked", .reason = why,
+		.event = JEV_CALL_END, .call_id = req->call_id, .result = result, .reason = why,
 	};
+
+	if (journal_append(m->journal, &start) != 0 || journal_append(m->journal, &end) != 0)
+		log_msg(LOG_PRIO_ERR, "call", req->call_id, "journal: %s call lost (no memory)",
+			result);
+	count(m, &end);
+}
+
+/* A blocked caller: 603 Decline. */
+static void
+decline(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req,
+	const char *ani, const char *dnis, const struct conf_caller *rule)
+{
+	char why[64];
 
 	snprintf(why, sizeof(why), "(callers.[%zu] blocked)",
 		(size_t)(rule - m->conf->callers) + 1);
 	reject(tx, 603, "Decline", NULL);
 	log_msg(LOG_PRIO_NOTICE, "call", req->call_id, "call from %s to %s declined: %s", ani,
 		dnis, why);
-	if (journal_append(m->journal, &start) != 0 || journal_append(m->journal, &end) != 0)
-		log_msg(LOG_PRIO_ERR, "call", req->call_id, "journal: blocked call lost (no memory)");
-	count(m, &end);
+	journal_refusal(m, req, ani, dnis, "blocked", why);
+}
+
+/* The source address without its port; an IPv4 source on a dual-stack socket as IPv4. */
+static void
+source_ip(char *buf, size_t size, const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+	if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], buf, (socklen_t)size);
+	else if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &s6->sin6_addr, buf, (socklen_t)size);
+	else
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, buf,
+			(socklen_t)size);
+}
+
+/* Refusals are the answer to floods and scans: at most 10 log lines a second. */
+static bool
+refuse_log_allowed(struct call_mgr *m)
+{
+	int64_t now = clock_mono_ms();
+
+	if (now - m->refuse_log_ms >= 1000) {
+		if (m->refuse_log_count > 10)
+			log_warn("call", "%u more refusals not logged", m->refuse_log_count - 10);
+		m->refuse_log_ms = now;
+		m->refuse_log_count = 0;
+	}
+	return ++m->refuse_log_count <= 10;
+}
+
+/* Who may call and how many at once (ivrd.sip.trusted, max_calls, max_calls_per_source).
+ * Returns 0, or the status it answered the INVITE with after journaling the refusal. */
+static int
+admit(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req,
+	const char *ani, const char *dnis, const char *src)
+{
+	const struct conf *conf = m->conf;
+	uintptr_t from_src = counter_get(m->by_source, src);
+	const char *label;
+	char why[128];
+	int code;
+
+	if (!conf_trusted(conf, (const struct sockaddr *)&req->src)) {
+		snprintf(why, sizeof(why), "source %s not trusted", src);
+		label = "reason=untrusted";
+		code = 403;
+		reject(tx, code, "Forbidden", NULL);
+	} else if (conf->max_calls > 0 && m->stats.active >= conf->max_calls) {
+		snprintf(why, sizeof(why), "%zu calls active (max_calls)", m->stats.active);
+		label = "reason=capacity";
+		code = 503;
+		reject(tx, code, "Service Unavailable", "Retry-After: 5\r\n");
+	} else if (conf->max_calls_per_source > 0 && from_src >= conf->max_calls_per_source) {
+		snprintf(why, sizeof(why), "%zu calls active from %s (max_calls_per_source)",
+			(size_t)from_src, src);
+		label = "reason=source_capacity";
+		code = 503;
+		reject(tx, code, "Service Unavailable", "Retry-After: 5\r\n");
+	} else {
+		return 0;
+	}
+	if (refuse_log_allowed(m))
+		log_msg(LOG_PRIO_NOTICE, "call", req->call_id, "call from %s to %s refused: %s",
+			ani, dnis, why);
+	metrics_add(m->metrics, "call.refused", label, 1);
+	journal_refusal(m, req, ani, dnis, "refused", why);
+	return code;
 }
 
 static void
@@ -1130,7 +1216,7 @@ new_call(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req
 	const struct conf_number *num;
 	const struct conf_caller *rule;
 	struct call *c = NULL;
-	char ctype[64], err[200], warn[256], ani[64], dnis[64];
+	char ctype[64], err[200], warn[256], ani[64], dnis[64], src[INET6_ADDRSTRLEN];
 	const char *body;
 	size_t blen;
 	int rc;
@@ -1144,6 +1230,9 @@ new_call(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req
 	/* a Request-URI without a user (sip:host) leaves the dialed number to the To header */
 	call_number(dnis, sizeof(dnis), sip_msg_ruri_user(req)[0] ? sip_msg_ruri_user(req) :
 		sip_msg_to_user(req), conf);
+	source_ip(src, sizeof(src), &req->src);
+	if (admit(m, tx, req, ani, dnis, src) != 0)
+		goto rejected;
 	rule = conf_caller_find(conf, ani);
 	if (rule != NULL && rule->mark == MARK_BLOCKED) {
 		decline(m, tx, req, ani, dnis, rule);
@@ -1217,6 +1306,8 @@ new_call(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req
 	c->conf = conf_ref(conf);
 	c->invite_tx = tx;
 	c->start_mono = clock_mono_ms();
+	str_copy(c->source, src, sizeof(c->source));
+	counter_set(m->by_source, src, counter_get(m->by_source, src) + 1);
 	str_copy(c->ani, ani, sizeof(c->ani));
 	str_copy(c->dnis, dnis, sizeof(c->dnis));
 	num = conf_number_find(conf, c->dnis);
@@ -1457,6 +1548,18 @@ on_request(void *arg, struct sip_server_tx *tx, const struct sip_msg *req)
 		in_dialog(m, tx, req);
 		return;
 	}
+	/* OPTIONS stays open to monitoring; an untrusted INVITE is journaled by new_call */
+	if (strcmp(method, "INVITE") != 0 && strcmp(method, "OPTIONS") != 0 &&
+	    !conf_trusted(m->conf, (const struct sockaddr *)&req->src)) {
+		if (refuse_log_allowed(m)) {
+			char src[INET6_ADDRSTRLEN];
+			source_ip(src, sizeof(src), &req->src);
+			log_msg(LOG_PRIO_NOTICE, "call", req->call_id, "%s from %s refused: not trusted",
+				method, src);
+		}
+		reject(tx, 403, "Forbidden", NULL);
+		return;
+	}
 	if (strcmp(method, "INVITE") == 0) {
 		if (hmap_get(m->calls, req->call_id) != NULL) {
 			/* same Call-ID, new transaction, no To tag: a loop or a fork */
@@ -1528,11 +1631,12 @@ call_mgr_new(struct call_mgr **mp, struct event_base *base, struct conf *conf,
 	m->conf = conf_ref(conf);
 	if ((rc = hmap_new(&m->calls)) != 0 || (rc = hmap_new(&m->overrides)) != 0 ||
 	    (rc = hmap_new(&m->rr)) != 0 || (rc = hmap_new(&m->inflight)) != 0 ||
-	    (rc = hmap_new(&m->history)) != 0)
+	    (rc = hmap_new(&m->history)) != 0 || (rc = hmap_new(&m->by_source)) != 0)
 		goto fail;
 	history_seed(m);
 	if ((rc = sip_stack_new(&m->sip, base, &sip_handlers, m, conf->user_agent)) != 0)
 		goto fail;
+	sip_stack_limits(m->sip, conf->max_message_size, conf->max_headers);
 	for (size_t i = 0; i < conf->nlisten; i++) {
 		rc = sip_stack_listen(m->sip, &conf->listen[i]);
 		if (rc != 0) {
@@ -1560,6 +1664,7 @@ call_mgr_set_conf(struct call_mgr *m, struct conf *conf)
 
 	m->conf = conf_ref(conf);
 	conf_unref(old);
+	sip_stack_limits(m->sip, conf->max_message_size, conf->max_headers);
 	history_seed(m);
 }
 
@@ -1704,6 +1809,7 @@ call_mgr_free(struct call_mgr *m)
 	hmap_free(m->overrides);
 	hmap_free(m->rr);
 	hmap_free(m->inflight);
+	hmap_free(m->by_source);
 	if (m->history != NULL)
 		hmap_foreach(m->history, free_value, NULL);
 	hmap_free(m->history);

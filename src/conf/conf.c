@@ -466,6 +466,42 @@ parse_listen(struct conf_listen *li, const char *text)
 	return true;
 }
 
+/* "ADDRESS" or "ADDRESS/BITS", IPv4 or IPv6; bits past the prefix are ignored. */
+static bool
+parse_prefix(struct conf_prefix *p, const char *text)
+{
+	char host[64];
+	const char *slash = strchr(text, '/');
+	size_t hl = slash != NULL ? (size_t)(slash - text) : strlen(text);
+	unsigned max;
+	char *end;
+	long bits;
+
+	memset(p, 0, sizeof(*p));
+	if (hl >= sizeof(host))
+		return false;
+	memcpy(host, text, hl);
+	host[hl] = '\0';
+	if (inet_pton(AF_INET, host, p->addr) == 1) {
+		p->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, p->addr) == 1) {
+		p->family = AF_INET6;
+		max = 128;
+	} else {
+		return false;
+	}
+	p->bits = max;
+	if (slash != NULL) {
+		errno = 0;
+		bits = strtol(slash + 1, &end, 10);
+		if (errno != 0 || *end != '\0' || slash[1] == '\0' || bits < 0 || bits > max)
+			return false;
+		p->bits = (unsigned)bits;
+	}
+	return true;
+}
+
 static char **
 strings(struct loader *l, const config_setting_t *s, size_t *n)
 {
@@ -698,6 +734,30 @@ load_ivrd(struct loader *l, const config_t *cfg, struct val *operator, struct va
 		c->answer_delay_ms = (unsigned)lround(v.d * 1000);
 	if (get(l, sip, sip_opts, "ivrd.sip", "user_agent", &v))
 		c->user_agent = xstrdup(l, v.s);
+	if (get(l, sip, sip_opts, "ivrd.sip", "trusted", &v) && v.set != NULL) {
+		int n = config_setting_length(v.set);
+		c->trusted = calloc((size_t)n + 1, sizeof(*c->trusted));
+		if (c->trusted == NULL) {
+			l->nomem = 1;
+			return;
+		}
+		for (int i = 0; i < n; i++) {
+			const char *a = config_setting_get_string_elem(v.set, i);
+			if (!parse_prefix(&c->trusted[c->ntrusted], a))
+				conf_error(l, v.set, "ivrd.sip.trusted", "\"%s\" is not a numeric IPv4 "
+					"or IPv6 address with an optional /PREFIX-LENGTH", a);
+			else
+				c->ntrusted++;
+		}
+	}
+	if (get(l, sip, sip_opts, "ivrd.sip", "max_calls", &v))
+		c->max_calls = (unsigned)v.i;
+	if (get(l, sip, sip_opts, "ivrd.sip", "max_calls_per_source", &v))
+		c->max_calls_per_source = (unsigned)v.i;
+	if (get(l, sip, sip_opts, "ivrd.sip", "max_message_size", &v))
+		c->max_message_size = (unsigned)v.i;
+	if (get(l, sip, sip_opts, "ivrd.sip", "max_headers", &v))
+		c->max_headers = (unsigned)v.i;
 
 	if (rtp != NULL)
 		check_unknown(l, rtp, rtp_opts, "ivrd.rtp");
@@ -812,8 +872,12 @@ load_routes(struct loader *l, const config_setting_t *list, struct conf_menu *m,
 			continue;
 		}
 		check_unknown(l, g, opts, p);
-		if (!get(l, g, opts, p, "from", &from) | !get(l, g, opts, p, "to", &to) |
-		    !get(l, g, opts, p, "prefix", &prefix) | !get(l, g, opts, p, "action", &act))
+		/* every setting is read, so each of their errors is reported */
+		bool ok = get(l, g, opts, p, "from", &from);
+		ok = get(l, g, opts, p, "to", &to) && ok;
+		ok = get(l, g, opts, p, "prefix", &prefix) && ok;
+		ok = get(l, g, opts, p, "action", &act) && ok;
+		if (!ok)
 			continue;
 		if (prefix.s != NULL ? from.s != NULL || to.s != NULL : from.s == NULL || to.s == NULL) {
 			conf_error(l, g, p, "needs either from and to, or prefix");
@@ -883,8 +947,9 @@ load_entries(struct loader *l, const config_setting_t *list, struct conf_menu *m
 			continue;
 		}
 		check_unknown(l, g, opts, p);
-		if (!get(l, g, opts, p, "name", &name) | !get(l, g, opts, p, "spell", &spell) |
-		    !get(l, g, opts, p, "action", &act))
+		bool ok = get(l, g, opts, p, "name", &name);
+		ok = get(l, g, opts, p, "spell", &spell) && ok;
+		if (!(get(l, g, opts, p, "action", &act) && ok))
 			continue;
 		if (spell.s == NULL)
 			spell.s = name.s;
@@ -1042,7 +1107,8 @@ load_menu(struct loader *l, const config_setting_t *g, struct conf_menu *m,
 			continue;
 		}
 		check_unknown(l, o, oopts, p);
-		if (!get(l, o, oopts, p, "key", &key) | !get(l, o, oopts, p, "action", &act))
+		bool ok = get(l, o, oopts, p, "key", &key);
+		if (!(get(l, o, oopts, p, "action", &act) && ok))
 			continue;
 		k = strlen(key.s) == 1 ? conf_key_index(key.s[0]) : -1;
 		if (k < 0) {
@@ -1625,6 +1691,7 @@ conf_unref(struct conf *c)
 	free_strings(c->langs, c->nlangs);
 	free_strings(c->effective, c->neffective);
 	free(c->listen);
+	free(c->trusted);
 	free(c->user_agent);
 	free(c->rtp_address);
 	free(c->state_dir);
@@ -1673,6 +1740,41 @@ conf_number_find(const struct conf *c, const char *dnis)
 		if (strcmp(c->numbers[i].dnis, digits) == 0)
 			return &c->numbers[i];
 	return NULL;
+}
+
+static bool
+prefix_match(const struct conf_prefix *p, const uint8_t *a)
+{
+	unsigned whole = p->bits / 8, rest = p->bits % 8;
+
+	if (memcmp(p->addr, a, whole) != 0)
+		return false;
+	return rest == 0 || ((p->addr[whole] ^ a[whole]) & (0xff00 >> rest) & 0xff) == 0;
+}
+
+bool
+conf_trusted(const struct conf *c, const struct sockaddr *sa)
+{
+	int family = sa->sa_family;
+	const uint8_t *a;
+
+	if (c->ntrusted == 0)
+		return true;
+	if (family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		a = a6->s6_addr;
+		/* an IPv4 source on a dual-stack socket arrives as ::ffff:a.b.c.d */
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			family = AF_INET;
+			a += 12;
+		}
+	} else {
+		a = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+	}
+	for (size_t i = 0; i < c->ntrusted; i++)
+		if (c->trusted[i].family == family && prefix_match(&c->trusted[i], a))
+			return true;
+	return false;
 }
 
 const struct conf_caller *

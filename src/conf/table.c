@@ -55,6 +55,24 @@ static const struct conf_opt sip_opts[] = {
 		"Seconds between 180 Ringing and answering (0 answers at once)."},
 	{"user_agent", OPT_STRING, false, "ivrd", 0, 0,
 		"User-Agent and Server header value."},
+	{"trusted", OPT_STRINGS, false, NULL, 0, 0,
+		"Sources (trunks, PBXs) that may place calls: addresses or CIDR prefixes, "
+		"\"10.1.2.3\", \"127.0.0.0/8\", \"2001:db8::/32\". INVITEs from elsewhere get 403 "
+		"Forbidden (journaled as refused), other requests 403, OPTIONS is still answered. "
+		"Default: none listed, every source may call."},
+	{"max_calls", OPT_INT, false, "0", 0, 1000000,
+		"Calls in progress at once; beyond it INVITEs get 503 with Retry-After (journaled "
+		"as refused). 0 = no limit."},
+	{"max_calls_per_source", OPT_INT, false, "0", 0, 1000000,
+		"Calls in progress at once from one source IP address; beyond it 503 with "
+		"Retry-After (journaled as refused). 0 = no limit."},
+	{"max_message_size", OPT_INT, false, "16384", 1024, 65535,
+		"Bytes in one SIP datagram; larger requests get 413 when Via, From, To, Call-ID "
+		"and CSeq are within the first max_message_size bytes (else they are dropped), "
+		"larger responses are dropped."},
+	{"max_headers", OPT_INT, false, "100", 10, 1000,
+		"Header lines in one SIP message; requests with more get 400 (Too many headers), "
+		"responses with more are dropped."},
 	{NULL, 0, false, NULL, 0, 0, NULL},
 };
 

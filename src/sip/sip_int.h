@@ -28,6 +28,8 @@ struct sip_stack {
 	struct sip_stats stats;
 	int64_t log_window_ms; /* rate limit for malformed-input log lines */
 	unsigned log_count;
+	size_t max_size;      /* ivrd.sip.max_message_size */
+	unsigned max_headers; /* ivrd.sip.max_headers */
 };
 
 /* transaction.c */

@@ -32,6 +32,9 @@ sip_stack_new(struct sip_stack **sp, struct event_base *base, const struct sip_h
 	s->base = base;
 	s->h = h;
 	s->arg = arg;
+	/* the ivrd.sip defaults, until the configuration sets its own */
+	s->max_size = 16384;
+	s->max_headers = 100;
 	s->user_agent = strdup(user_agent != NULL ? user_agent : "ivrd");
 	if (s->user_agent == NULL)
 		goto out;
@@ -69,6 +72,13 @@ void
 sip_stack_stats(const struct sip_stack *s, struct sip_stats *st)
 {
 	*st = s->stats;
+}
+
+void
+sip_stack_limits(struct sip_stack *s, size_t max_size, unsigned max_headers)
+{
+	s->max_size = max_size;
+	s->max_headers = max_headers;
 }
 
 struct sip_transport *
@@ -248,6 +258,83 @@ bad_length(const osip_message_t *om, const char *buf, size_t len)
 	return NULL;
 }
 
+/* Header lines before the empty line, folded continuations not counted; a cheap scan that
+ * stops once past max. */
+static unsigned
+count_headers(const char *buf, size_t len, unsigned max)
+{
+	const char *end = buf + len, *p = memchr(buf, '\n', len);
+	unsigned n = 0;
+
+	/* the start line is not a header */
+	while (p != NULL && ++p < end && n <= max) {
+		if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n'))
+			break;
+		if (*p != ' ' && *p != '\t')
+			n++;
+		p = memchr(p, '\n', (size_t)(end - p));
+	}
+	return n;
+}
+
+/* RFC 3261 8.2.6.2: what a response is built from, full and compact names. */
+static bool
+response_header(const char *line, size_t len)
+{
+	static const char *const names[] = {
+		"via", "v", "from", "f", "to", "t", "call-id", "i", "cseq",
+	};
+	size_t n = 0;
+
+	while (n < len && line[n] != ':' && line[n] != ' ' && line[n] != '\t')
+		n++;
+	for (size_t i = 0; i < ARRAY_LEN(names); i++)
+		if (strlen(names[i]) == n && strncasecmp(line, names[i], n) == 0)
+			return true;
+	return false;
+}
+
+/* Answers a request refused before parsing, from a copy of its start line and the headers
+ * a response needs, within max_size bytes; without those (or for a response) nothing is
+ * sent. */
+static void
+reply_unparsed(struct sip_stack *s, struct sip_msg *m, const char *buf, size_t len, int code,
+	const char *reason)
+{
+	static const char tail[] = "Content-Length: 0\r\n\r\n";
+	size_t scan = len < s->max_size ? len : s->max_size, off = 0, ll;
+	const char *p = buf, *end = buf + scan, *nl;
+	osip_message_t *om = NULL;
+	char *copy;
+
+	if (len >= 8 && strncmp(buf, "SIP/2.0 ", 8) == 0)
+		return;
+	/* room for every line kept and the Content-Length line */
+	if ((copy = malloc(scan + sizeof(tail))) == NULL)
+		return;
+	for (; p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL; p = nl + 1) {
+		ll = (size_t)(nl + 1 - p);
+		if (*p == '\n' || (*p == '\r' && ll == 2))
+			break;
+		if (p == buf || response_header(p, ll)) {
+			memcpy(copy + off, p, ll);
+			off += ll;
+		}
+	}
+	memcpy(copy + off, tail, sizeof(tail)); /* with its NUL, as the parser gets buf */
+	off += sizeof(tail) - 1;
+	if (osip_message_init(&om) != 0)
+		goto out;
+	m->osip = om;
+	if (osip_message_parse(om, copy, off) != 0 || !MSG_IS_REQUEST(om) ||
+	    missing_header(om) != NULL || strcmp(om->sip_method, "ACK") == 0)
+		goto out;
+	mark_received(om, (const struct sockaddr *)&m->src);
+	sip_reply_stateless(s, m, code, reason);
+out:
+	free(copy);
+}
+
 void
 sip_stack_input(struct sip_stack *s, struct sip_transport *t, const char *buf, size_t len,
 	const struct sockaddr *src, socklen_t srclen)
@@ -269,6 +356,21 @@ sip_stack_input(struct sip_stack *s, struct sip_transport *t, const char *buf, s
 	m->transport = t;
 	memcpy(&m->src, src, srclen);
 	m->srclen = srclen;
+	/* limits before parsing: what they guard against is the parser's work */
+	if (len > s->max_size) {
+		snprintf(reason, sizeof(reason), "%zu bytes, more than max_message_size %zu", len,
+			s->max_size);
+		log_bad(s, m, reason);
+		reply_unparsed(s, m, buf, len, 413, "Request Entity Too Large");
+		goto drop;
+	}
+	if (count_headers(buf, len, s->max_headers) > s->max_headers) {
+		snprintf(reason, sizeof(reason), "more than max_headers %u header lines",
+			s->max_headers);
+		log_bad(s, m, reason);
+		reply_unparsed(s, m, buf, len, 400, "Bad Request (Too many headers)");
+		goto drop;
+	}
 	if (osip_message_init(&om) != 0) {
 		free(m);
 		return;
