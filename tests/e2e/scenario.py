@@ -8,7 +8,8 @@ from ivrtest import dtmf_pcap
 HEAD = '<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="ivrd-test">\n'
 TAIL = '</scenario>\n'
 
-def invite(codecs="0 101", rtpmap=None, ani="5551234", ringing=False):
+def offer(codecs="0 101", rtpmap=None, ani="5551234"):
+    """The INVITE with its SDP offer, alone: for calls that expect to be refused."""
     if rtpmap is None:
         rtpmap = {"0": "PCMU/8000", "8": "PCMA/8000", "18": "G729/8000", "101": "telephone-event/8000"}
     lines = "\n".join(f"      a=rtpmap:{pt} {rtpmap[pt]}" for pt in codecs.split() if pt in rtpmap)
@@ -37,7 +38,11 @@ def invite(codecs="0 101", rtpmap=None, ani="5551234", ringing=False):
 
     ]]>
   </send>
-  <recv response="100" optional="true"/>
+"""
+
+
+def invite(codecs="0 101", rtpmap=None, ani="5551234", ringing=False):
+    return offer(codecs, rtpmap, ani) + f"""  <recv response="100" optional="true"/>
   <recv response="180" {'' if ringing else 'optional="true"'}/>
   <recv response="200" rtd="true">
     <action>

@@ -8,7 +8,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ivrtest import Ivrd, call_ids, menus_conf, run, sipp, write_tone  # noqa: E402
-from scenario import expect_bye, hangup, invite, keys, notify, pause, refer, write  # noqa: E402
+from scenario import expect_bye, hangup, invite, offer, keys, notify, pause, refer, write  # noqa: E402
 
 LANGS = 'languages = ["en", "vi"];'
 
@@ -93,31 +93,7 @@ def test_internal_caller_gets_internal_menu():
 
 
 def blocked_scenario():
-    return """  <send retrans="500">
-    <![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-      From: "caller" <sip:+16665550000@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:caller@[local_ip]:[local_port];transport=[transport]>
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=caller 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
+    return offer(ani="+16665550000") + """  <recv response="100" optional="true"/>
   <recv response="603"/>
   <send>
     <![CDATA[

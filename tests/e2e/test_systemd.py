@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ivrtest import Ivrd, call_ids, menus_conf, run, sipp  # noqa: E402
-from scenario import expect_bye, invite, keys, notify, refer, write  # noqa: E402
+from scenario import expect_bye, invite, offer, keys, notify, refer, write  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -139,31 +139,7 @@ def test_watchdog_pings_from_the_loop():
 
 def refused_invite():
     """A caller whose INVITE must be refused with 503 and a Retry-After header."""
-    return """  <send retrans="500">
-    <![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-      From: "late" <sip:5559999@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:5559999@[local_ip]:[local_port];transport=[transport]>
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=late 1 1 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
+    return offer(ani="5559999") + """  <recv response="100" optional="true"/>
   <recv response="503">
     <action>
       <ereg regexp="[0-9]+" search_in="hdr" header="Retry-After:" check_it="true" assign_to="ra"/>
