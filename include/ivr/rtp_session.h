@@ -19,6 +19,9 @@ struct rtp_session_ops {
 	/* The prompt queue ran dry. Runs from the media tick after every call's packet of that
 	 * tick has been sent. */
 	void (*drained)(void *arg);
+	/* No RTP or RTCP from the peer and no rtp_session_touch() for the inactivity timeout:
+	 * the call is dead. Runs once; may be NULL. */
+	void (*inactive)(void *arg);
 };
 
 struct rtp_stats {
@@ -41,6 +44,14 @@ uint16_t rtp_session_port(const struct rtp_session *s);
 /* Starts sending to remote (silence until a prompt is queued). */
 void rtp_session_start(struct rtp_session *s, const struct sockaddr *remote, socklen_t len,
 	enum ivr_codec codec, int codec_pt, int te_pt);
+/* Hold and unhold (RFC 3264 8.4), from the peer's SDP direction: send false (the peer sent
+ * a=sendonly or a=inactive, or c=0.0.0.0) pauses playback where it is, sending nothing but
+ * keeping the timestamp running; true resumes the prompt at the frame it paused on. recv
+ * false says the peer will send no RTP. */
+void rtp_session_set_direction(struct rtp_session *s, bool send, bool recv);
+bool rtp_session_sending(const struct rtp_session *s);
+/* Signalling for the call arrived: the peer is alive even without RTP. */
+void rtp_session_touch(struct rtp_session *s);
 /* Stops sending (keeps the port until freed). */
 void rtp_session_stop(struct rtp_session *s);
 void rtp_session_free(struct rtp_session *s);

@@ -30,6 +30,7 @@ struct rtp_session {
 	uint32_t ssrc, ts;
 	uint16_t seq;
 	bool sending, first;
+	bool held, peer_sends; /* rtp_session_set_direction */
 	struct rtp_session *prev, *next; /* the pacer's list of sending sessions */
 	struct rtp_queued queue[RTP_QUEUE]; /* queue[0] plays now */
 	unsigned nqueued;

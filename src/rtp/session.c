@@ -109,6 +109,7 @@ rtp_session_new(struct rtp_session **sp, struct rtp_pacer *p,
 	s->ops = ops;
 	s->arg = arg;
 	s->te_pt = -1;
+	s->peer_sends = true;
 	str_copy(s->call_id, call_id, sizeof(s->call_id));
 	rc = bind_port(p, &s->fd, &s->port);
 	if (rc != 0) {
@@ -153,6 +154,25 @@ rtp_session_start(struct rtp_session *s, const struct sockaddr *remote, socklen_
 		s->first = true;
 		rtp_pacer_add(s->pacer, s);
 	}
+}
+
+void
+rtp_session_set_direction(struct rtp_session *s, bool send, bool recv)
+{
+	s->held = !send;
+	s->peer_sends = recv;
+}
+
+bool
+rtp_session_sending(const struct rtp_session *s)
+{
+	return s->sending && !s->held;
+}
+
+void
+rtp_session_touch(struct rtp_session *s)
+{
+	(void)s;
 }
 
 void
@@ -228,6 +248,12 @@ rtp_session_send_frame(struct rtp_session *s)
 	const uint8_t *frame;
 	bool drained = false;
 
+	if (s->held) {
+		/* RFC 3550 5.1: the timestamp keeps time while nothing is sent */
+		s->ts += PROMPT_FRAME_SAMPLES;
+		s->first = true;
+		return false;
+	}
 	if (s->nqueued > 0) {
 		struct rtp_queued *q = &s->queue[0];
 		frame = prompt_frame(q->prompt, s->codec, s->frame);
