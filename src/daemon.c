@@ -52,6 +52,11 @@ daemon_metrics(struct metrics **mp)
 		{"menu.timeout", METRIC_COUNTER, true, "No-input timeouts per menu node."},
 		{"menu.drop", METRIC_COUNTER, true, "Callers who hung up at a menu node."},
 		{"route.decision", METRIC_COUNTER, true, "Route decisions by department and result."},
+		{"dtmf.rfc4733", METRIC_COUNTER, false, "Keys from RFC 4733 telephone-events."},
+		{"dtmf.info", METRIC_COUNTER, false, "Keys from SIP INFO (dtmf-relay, dtmf)."},
+		{"dtmf.inband", METRIC_COUNTER, false, "Keys heard as tones in the audio."},
+		{"dtmf.duplicate", METRIC_COUNTER, false,
+			"Keys dropped: the same press already came by another path."},
 		{"transfer.result", METRIC_COUNTER, true, "Transfers by department and result."},
 		{"config.generation", METRIC_GAUGE, false,
 			"Configuration generation new calls start on."},
@@ -112,6 +117,7 @@ daemon_reload(struct daemon *d, struct conf_errors *e, const char *who)
 	if (strcmp(c->rtp_address, d->conf->rtp_address) != 0)
 		log_warn("config", "rtp.address changed: takes effect at the next restart");
 	rtp_pacer_set_ports(d->pacer, c->rtp_port_min, c->rtp_port_max);
+	rtp_pacer_set_media(d->pacer, c->rtp_symmetric, c->rtp_timeout_ms, c->rtp_hold_timeout_ms);
 	call_mgr_set_conf(d->calls, c);
 	d->generation = c->generation;
 	log_notice("config", "generation %llu -> %llu in %.1f ms",

@@ -14,6 +14,7 @@ static const struct ctl_cmd *const commands[] = {
 	&cmd_show_entry,
 	&cmd_calls_entry,
 	&cmd_trace_entry,
+	&cmd_dial_entry,
 };
 
 static void

@@ -240,6 +240,8 @@ main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	rtp_pacer_set_media(d.pacer, d.conf->rtp_symmetric, d.conf->rtp_timeout_ms,
+		d.conf->rtp_hold_timeout_ms);
 	if ((rc = call_mgr_new(&d.calls, d.base, d.conf, d.journal, d.pacer, d.metrics)) != 0) {
 		rc = 1;
 		goto out;

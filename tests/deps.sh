@@ -4,9 +4,9 @@
 # for the libFuzzer targets).
 set -eu
 build=(meson ninja-build pkg-config gcc libc6-dev libevent-dev libconfig-dev libsndfile1-dev
-  libsamplerate0-dev libosip2-dev libsqlite3-dev tzdata)
+  libsamplerate0-dev libosip2-dev libsqlite3-dev nettle-dev tzdata)
 # clang with libclang-rt-14-dev (only recommended by clang-14) for -fsanitize=fuzzer
-test=(python3 sip-tester baresip tshark sqlite3 valgrind iproute2 systemd procps clang
+test=(python3 sip-tester baresip tshark sqlite3 valgrind iproute2 systemd procps clang sox
   libclang-rt-14-dev)
 want=("${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test[@]}")

@@ -53,4 +53,45 @@ void call_mgr_drain(struct call_mgr *m, bool on);
 void call_mgr_end_all(struct call_mgr *m, const char *reason);
 void call_mgr_free(struct call_mgr *m);
 
+/* Calls ivrd places through ivrd.sip.outbound (src/call/outbound.c): ivrctl's test call now,
+ * callbacks later. Answered, the callee hears the prompt in the language asked, then the next
+ * step: played() when set (it ends the call with call_out_hangup() or hands it on), else a
+ * BYE. */
+struct call_out;
+
+struct call_out_result {
+	const char *call_id;
+	const char *number;
+	const char *result;   /* "answered", "busy", "declined", "no answer", "auth refused",
+			       * "unreachable", "invalid number", "failed", "cancelled" (given
+			       * up by call_out_hangup() or at shutdown before an answer) */
+	int sip_code;         /* the final response (200 when answered), 0 when none came */
+	const char *reason;   /* in words */
+	int64_t duration_ms;  /* from the INVITE to the end */
+};
+
+struct call_dial_req {
+	const char *number;  /* digits (with + * #), or a sip: URI */
+	const char *prompt;  /* a prompt the configuration loaded; NULL: the goodbye prompt */
+	int lang;            /* language index; -1: the default language */
+	const char *who;     /* who asked, journaled */
+	/* Answered and the prompt played; NULL: hang up. */
+	void (*played)(void *arg, struct call_out *o);
+	/* The end, answered or not: runs once, after which o is gone. */
+	void (*done)(void *arg, const struct call_out_result *r);
+	void *arg;
+};
+
+/* Places the call. Errors, with why in err: ENOTCONN (no outbound proxy configured), EBUSY
+ * (max_outbound calls out already), ESHUTDOWN (draining), EINVAL (number or prompt),
+ * EADDRINUSE (no RTP port), ENOMEM. *op may be NULL. */
+int call_mgr_dial(struct call_out **op, struct call_mgr *m, const struct call_dial_req *req,
+	char *err, size_t errlen);
+/* Ends an answered call with a BYE (or gives up ringing: CANCEL); done() still runs. */
+void call_out_hangup(struct call_out *o, const char *reason);
+/* The requester goes away: played() and done() will not run; the call goes on alone. */
+void call_out_detach(struct call_out *o);
+const char *call_out_call_id(const struct call_out *o);
+size_t call_mgr_outbound_count(const struct call_mgr *m);
+
 #endif

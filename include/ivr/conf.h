@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "ivr/dtmf.h"
 #include "ivr/number.h"
 
 struct prompt;
@@ -120,13 +121,24 @@ struct conf_caller {
 	int menu, dept, lang; /* -1: not set */
 };
 
-enum conf_proto { CONF_UDP };
+enum conf_proto { CONF_UDP, CONF_TCP };
 
 struct conf_listen {
 	enum conf_proto proto;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char text[80];
+};
+
+/* ivrd.sip.outbound: calls ivrd places (ivrctl dial, callbacks) through an outbound proxy. */
+struct conf_outbound {
+	bool on;                 /* a proxy is set */
+	struct conf_listen proxy;
+	char *from;              /* our identity URI */
+	char *domain;            /* host of the Request-URI; NULL: the proxy's address */
+	char *username, *password, *realm; /* NULL when not set */
+	unsigned ring_timeout_ms;
+	unsigned max_outbound;   /* calls out at once */
 };
 
 /* ivrd.sip.trusted: an address prefix (CIDR) INVITEs may come from. */
@@ -149,9 +161,15 @@ struct conf {
 	size_t ntrusted;
 	unsigned max_calls, max_calls_per_source; /* 0 = no limit */
 	unsigned max_message_size, max_headers;
+	struct conf_outbound outbound;
+	unsigned max_connections, tcp_idle_timeout; /* TCP: connections at once; seconds */
+	unsigned session_expires_s, min_se_s; /* RFC 4028 session timer */
 
 	char *rtp_address;
 	unsigned rtp_port_min, rtp_port_max;
+	bool rtp_symmetric;
+	unsigned rtp_timeout_ms, rtp_hold_timeout_ms; /* 0 = none */
+	enum dtmf_inband_mode rtp_inband_dtmf;
 
 	char *state_dir;
 	char *control_socket;

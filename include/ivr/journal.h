@@ -28,6 +28,18 @@ struct journal;
 #define JEV_TRANSFER_START "transfer.start"   /* dept, target */
 #define JEV_TRANSFER_RESULT "transfer.result" /* dept, target, result: "ok" or "failed", reason */
 #define JEV_DROP "drop"                 /* menu, duration_ms, prompt: last prompt heard */
+/* The caller put the call on hold (RFC 3264 8.4) and took it off: menu, prompt (the one
+ * paused), detail: the caller's SDP direction ("sendonly"; "inactive", c=0.0.0.0 too) */
+#define JEV_HOLD "hold"
+#define JEV_RESUME "resume"
+/* Calls ivrd places (ivrctl dial, callbacks), under their own Call-ID: dial.start (dnis: the
+ * number, prompt, reason: who asked), dial.result once the outcome is known (dnis, result:
+ * "answered", "busy", "declined", "no answer", "auth refused", "unreachable", "invalid
+ * number", "failed"; reason; detail: "sip CODE"), dial.end when an answered call ends
+ * (reason, duration_ms). */
+#define JEV_DIAL_START "dial.start"
+#define JEV_DIAL_RESULT "dial.result"
+#define JEV_DIAL_END "dial.end"
 /* result ("blocked": declined with 603 by a caller rule; "refused": 403 from a source not
  * in ivrd.sip.trusted or 503 at max_calls / max_calls_per_source, reason saying which),
  * reason, duration_ms. Blocked and refused calls journal call.start and call.end at once. */

@@ -56,4 +56,23 @@ int sdp_negotiate(struct sdp_media *m, const char *body, size_t len, char *err, 
 int sdp_write_answer(char *buf, size_t size, const struct sdp_media *m, const char *local_ip,
 	uint16_t local_port, uint64_t sess_id, uint64_t sess_version);
 
+/* The payload type we offer telephone-event (RFC 4733) on. */
+#define SDP_OFFER_TE_PT 101
+
+/* Writes our offer: one audio m= line with PCMU (0), PCMA (8) and telephone-event
+ * SDP_OFFER_TE_PT (events 0-15), direction dir, a=ptime when ptime is not 0. sess_id/version
+ * go into o=; RFC 3264 8: the caller raises the version whenever the SDP changes.
+ * SDP_ANSWER_MAX bytes are always enough. Returns the length, or -1 when buf is too small,
+ * local_ip is not an IP literal or dir is not a direction. */
+int sdp_write_offer(char *buf, size_t size, const char *local_ip, uint16_t local_port,
+	uint64_t sess_id, uint64_t sess_version, enum sdp_dir dir, unsigned ptime);
+
+/* Parses the answer to an offer of sdp_write_offer(). As sdp_negotiate(), and m->dir is the
+ * answerer's direction (what it will do: recvonly means it sends nothing). The answer must
+ * keep our one audio stream (RFC 3264 6: port 0 there rejects it, ENOTSUP) and pick PCMU or
+ * PCMA on the payload types we offered (ENOTSUP otherwise); a telephone-event on any other
+ * type than ours is left out (te_pt -1). */
+int sdp_answer_parse(struct sdp_media *m, const char *body, size_t len, char *err,
+	size_t errlen);
+
 #endif

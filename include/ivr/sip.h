@@ -1,4 +1,4 @@
-/* SIP: transport (UDP), messages (libosip2 parser), transactions (RFC 3261 section 17
+/* SIP: transport (UDP, TCP), messages (libosip2 parser), transactions (RFC 3261 section 17
  * timers) and the UAS dialog. The call layer sees requests that are not retransmissions,
  * ACKs for 2xx, matched CANCELs, and responses to the requests it sent. */
 #ifndef IVR_SIP_H
@@ -45,6 +45,8 @@ struct sip_handlers {
 struct sip_stats {
 	uint64_t rx_requests, rx_responses, rx_malformed, rx_retransmits;
 	uint64_t tx_messages, tx_retransmits, tx_timeouts, tx_errors;
+	uint64_t tcp_connections; /* open now */
+	uint64_t tcp_accepted, tcp_connected, tcp_closed, tcp_refused;
 };
 
 int sip_stack_new(struct sip_stack **sp, struct event_base *base,
@@ -55,15 +57,34 @@ void sip_stack_stats(const struct sip_stack *s, struct sip_stats *st);
 /* Datagrams larger than max_size or with more than max_headers header lines are refused
  * before parsing (defaults 16384 and 100). */
 void sip_stack_limits(struct sip_stack *s, size_t max_size, unsigned max_headers);
+/* TCP: connections open at once (accepted and opened; more are refused) and seconds
+ * without traffic before a connection that carries no dialog is closed (defaults 1024,
+ * 120). */
+void sip_stack_stream_limits(struct sip_stack *s, unsigned max_conns, unsigned idle_s);
 /* Local address of the first listener, for Contact and Via. */
 struct sip_transport *sip_stack_transport(struct sip_stack *s);
 /* Processes one datagram as if received on t (tests, fuzzing). */
 void sip_stack_input(struct sip_stack *s, struct sip_transport *t, const char *buf, size_t len,
 	const struct sockaddr *src, socklen_t srclen);
 
+/* Feeds bytes to the TCP connection from src on stream transport t as if read from its
+ * socket (tests, fuzzing); the connection, without a socket, is made on first use and
+ * what it sends is discarded; the stack opens no connections from then on. Returns false
+ * once the framing has closed it. */
+bool sip_stack_stream_input(struct sip_stack *s, struct sip_transport *t, const char *buf,
+	size_t len, const struct sockaddr *src, socklen_t srclen);
+
 /* "127.0.0.1:5060" or "[::1]:5060" of the transport. */
 const char *sip_transport_hostport(const struct sip_transport *t);
+/* "UDP" or "TCP", as Via names it. */
+const char *sip_transport_proto(const struct sip_transport *t);
+/* Over TCP: on the connection to dst, opened when there is none (RFC 3261 18.1.1). */
 int sip_send(struct sip_transport *t, const struct sockaddr *dst, socklen_t dstlen,
+	const char *buf, size_t len);
+/* Sends a response to a request from src. Over TCP on the request's connection; when that
+ * has closed, on a connection to the top Via's received address and sent-by port
+ * (RFC 3261 18.2.2). */
+int sip_send_reply(struct sip_transport *t, const struct sockaddr *src, socklen_t srclen,
 	const char *buf, size_t len);
 
 /* Message access. Strings belong to the message. */
@@ -80,6 +101,9 @@ const char *sip_msg_from_user(const struct sip_msg *m);
 const char *sip_msg_to_user(const struct sip_msg *m);
 /* The first value of a header by name (case-insensitive), or NULL. */
 const char *sip_msg_header(const struct sip_msg *m, const char *name);
+/* Whether any header called name (Allow, Supported, Require...) lists token among its
+ * comma-separated values, case-insensitively. */
+bool sip_msg_lists(const struct sip_msg *m, const char *name, const char *token);
 const char *sip_msg_content_type(const struct sip_msg *m, char *buf, size_t size);
 /* Body bytes, or NULL with *len 0. */
 const char *sip_msg_body(const struct sip_msg *m, size_t *len);
@@ -96,13 +120,20 @@ int sip_build_response(char **out, size_t *len, const struct sip_msg *req, int c
 	const char *body, const char *server);
 
 /* Client transactions. cb runs once: with the final response, or with resp NULL and code
- * 408 on timeout, 503 when it could not be sent. Provisional responses are not reported. */
+ * 408 on timeout, 503 when it could not be sent. Provisional responses are not reported
+ * unless sip_client_on_provisional() asks for them.
+ * An INVITE is an INVITE client transaction (RFC 3261 17.1.1, RFC 6026): Timer A
+ * retransmits until a provisional response, Timer B gives 408; a non-2xx final is ACKed by
+ * the transaction (same branch) and its retransmissions absorbed; cb runs again for every
+ * retransmitted 2xx within 64*T1 (the owner ACKs each 2xx itself). */
 typedef void (*sip_client_cb)(void *arg, int code, const struct sip_msg *resp);
 int sip_client_send(struct sip_client_tx **txp, struct sip_stack *s, struct sip_transport *t,
 	const struct sockaddr *dst, socklen_t dstlen, const char *method, const char *branch,
 	const char *msg, size_t len, sip_client_cb cb, void *arg);
 /* The owner goes away: cb will not run; the transaction finishes on its own. */
 void sip_client_detach(struct sip_client_tx *tx);
+/* Provisional responses (1xx, 100 included) to tx go to cb, until its final response. */
+void sip_client_on_provisional(struct sip_client_tx *tx, sip_client_cb cb);
 
 /* Random tokens: tags, branches ("z9hG4bK..."). */
 void sip_random_token(char *buf, size_t size);
@@ -117,11 +148,15 @@ struct sip_dialog {
 	char *remote_target; /* Contact URI of the caller */
 	char **route;        /* Record-Route values, in order */
 	size_t nroute;
+	char *ruri;          /* the Request-URI: remote target, or a strict router's URI */
+	bool strict;         /* the first route lacks ;lr (RFC 3261 12.2.1.1) */
 	uint32_t local_cseq;
 	uint32_t remote_cseq;
 	struct sip_transport *transport;
 	struct sockaddr_storage dest; /* where in-dialog requests go */
 	socklen_t destlen;
+	struct sockaddr_storage conn; /* TCP: the INVITE's connection, reused while open */
+	socklen_t connlen;            /* 0: none */
 	char contact[128];   /* our Contact header value */
 };
 

@@ -10,8 +10,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include "call_int.h"
 #include "ivr/call.h"
 #include "ivr/conf.h"
+#include "ivr/dtmf.h"
 #include "ivr/hmap.h"
 #include "ivr/hours.h"
 #include "ivr/journal.h"
@@ -24,7 +26,7 @@
 #include "ivr/sip.h"
 #include "ivr/util.h"
 
-#define ALLOW "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY\r\n"
+#define ALLOW "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY, UPDATE, INFO\r\n"
 /* Events the loop guard keeps per caller and kind; its thresholds stay within this. */
 #define GUARD_RING 32
 
@@ -62,6 +64,7 @@ struct call_mgr {
 	struct call_stats stats;
 	bool draining;
 	struct hmap *by_source;  /* source IP -> calls in progress from it */
+	struct outbound *outbound; /* calls ivrd placed (outbound.c), NULL before the first */
 	int64_t refuse_log_ms;   /* rate limit for refusal log lines */
 	unsigned refuse_log_count;
 };
@@ -91,12 +94,30 @@ struct call {
 	struct event *input_timer;
 	struct event *transfer_timer;
 	struct event *free_ev;
-	char sdp_answer[SDP_ANSWER_MAX]; /* one m= line per offered stream */
+	char sdp_answer[SDP_ANSWER_MAX]; /* our SDP as last sent: answer or offer */
+	uint64_t sdp_id, sdp_version;    /* its o=; the version goes up when it changes */
+	bool offer_sent;     /* our 2xx carries an offer: the answer comes in the ACK */
+	bool media_started;  /* late offer: RTP and the menus wait for the answer */
+	bool held;           /* the caller cannot hear us (RFC 3264 8.4) */
+	unsigned input_ms;   /* the no-input timer the menu asked for, kept while held */
+	uint32_t ok_cseq;    /* CSeq of the INVITE our 2xx answers */
+
+	/* session timer (RFC 4028); se_s 0 when the caller asked for none */
+	unsigned se_s;
+	bool se_we_refresh;  /* refresher=uas */
+	bool se_peer_timer;  /* the caller supports "timer" */
+	bool peer_update;    /* the caller's Allow lists UPDATE */
+	int64_t se_refreshed;
+	struct event *se_timer;
+	struct sip_client_tx *refresh_tx;
+	bool refresh_invite; /* refresh_tx is a re-INVITE: an offer of ours is pending */
 
 	struct rtp_session *rtp;
 	struct sdp_media media;
 	struct menu_session menu;
 	const char *last_menu;
+	struct dtmf_arbiter keys; /* one press, one key, whatever paths carry it */
+	enum dtmf_path key_path;  /* the path of the key the menu is handling */
 
 	/* routing and transfer */
 	int dept;
@@ -404,7 +425,10 @@ m_timer(void *arg, unsigned ms)
 {
 	struct call *c = arg;
 
-	timer_set(c->input_timer, ms);
+	/* a caller on hold cannot hear the prompt: no timeout until they are back */
+	c->input_ms = ms;
+	if (!c->held || ms == 0)
+		timer_set(c->input_timer, ms);
 }
 
 static void
@@ -412,6 +436,7 @@ m_record(void *arg, const struct journal_event *ev)
 {
 	struct call *c = arg;
 	struct journal_event e = *ev;
+	char detail[200];
 
 	if (ev->menu != NULL)
 		c->last_menu = ev->menu;
@@ -419,6 +444,11 @@ m_record(void *arg, const struct journal_event *ev)
 		e.detail = NULL; /* the call knows every input, the menu only its path */
 	else if (strcmp(ev->event, JEV_ENTRY) == 0)
 		str_copy(c->digits, ev->key, sizeof(c->digits)); /* masked by the menu */
+	else if (strcmp(ev->event, JEV_KEY) == 0) {
+		snprintf(detail, sizeof(detail), "%s%svia %s", ev->detail ? ev->detail : "",
+			ev->detail ? "; " : "", dtmf_path_name(c->key_path));
+		e.detail = detail;
+	}
 	record(c, &e);
 }
 
@@ -458,23 +488,41 @@ on_input_timeout(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
-	menu_timeout(&c->menu);
+	if (!c->held)
+		menu_timeout(&c->menu);
 }
 
 /* --- RTP glue --- */
 
+/* Keys by every path (RFC 4733, INFO, tones) meet here; a press two paths carry counts
+ * once. */
 static void
-r_key(void *arg, char key)
+r_key(void *arg, char key, enum dtmf_path path)
 {
+	static const char *const counter[DTMF_NPATHS] = {
+		[DTMF_RFC4733] = "dtmf.rfc4733", [DTMF_INFO] = "dtmf.info",
+		[DTMF_INBAND] = "dtmf.inband",
+	};
 	struct call *c = arg;
 
+	if (!dtmf_arbiter_accept(&c->keys, key, path, clock_mono_ms())) {
+		metrics_add(c->mgr->metrics, "dtmf.duplicate", NULL, 1);
+		/* not the key: the menu may be taking an account number */
+		log_msg(LOG_PRIO_INFO, "call", c->call_id,
+			"key by %s dropped: the same key came by %s %lld ms before",
+			dtmf_path_name(path), dtmf_path_name(c->keys.path),
+			(long long)(clock_mono_ms() - c->keys.at_ms));
+		return;
+	}
+	metrics_add(c->mgr->metrics, counter[path], NULL, 1);
+	c->key_path = path;
 	if (c->state == CALL_MENU) {
 		if (menu_masks_keys(&c->menu))
-			log_msg(LOG_PRIO_INFO, "call", c->call_id, "key (sensitive) in menu %s",
-				menu_name(&c->menu));
+			log_msg(LOG_PRIO_INFO, "call", c->call_id, "key (sensitive) by %s in menu %s",
+				dtmf_path_name(path), menu_name(&c->menu));
 		else
-			log_msg(LOG_PRIO_INFO, "call", c->call_id, "key %c in menu %s", key,
-				menu_name(&c->menu));
+			log_msg(LOG_PRIO_INFO, "call", c->call_id, "key %c by %s in menu %s", key,
+				dtmf_path_name(path), menu_name(&c->menu));
 		menu_key(&c->menu, key);
 	}
 }
@@ -503,9 +551,29 @@ r_drained(void *arg)
 	}
 }
 
+static void drop(struct call *c, const char *how);
+
+/* No RTP, RTCP or request from the caller for rtp.timeout: the caller is gone (a phone that
+ * lost power, a NAT binding that expired) and would hold its slot for ever. */
+static void
+r_inactive(void *arg)
+{
+	struct call *c = arg;
+	char why[48];
+
+	if (c->state == CALL_LEAVING || c->state == CALL_ENDED)
+		return;
+	snprintf(why, sizeof(why), "no media for %u s", rtp_session_silent_s(c->rtp));
+	str_copy(c->after_reason, why, sizeof(c->after_reason));
+	if (c->state == CALL_MENU || c->state == CALL_ROUTING || c->state == CALL_TRANSFER)
+		drop(c, why);
+	send_bye(c);
+}
+
 static const struct rtp_session_ops rtp_ops = {
 	.key = r_key,
 	.drained = r_drained,
+	.inactive = r_inactive,
 };
 
 /* --- routing --- */
@@ -913,6 +981,7 @@ call_free(evutil_socket_t fd, short what, void *arg)
 	event_free(c->answer_timer);
 	event_free(c->input_timer);
 	event_free(c->transfer_timer);
+	event_free(c->se_timer);
 	rtp_session_free(c->rtp);
 	sip_dialog_free(&c->dlg);
 	free(c->ok_msg);
@@ -940,10 +1009,13 @@ call_end(struct call *c, const char *result, const char *reason)
 	event_del(c->answer_timer);
 	event_del(c->input_timer);
 	event_del(c->transfer_timer);
+	event_del(c->se_timer);
 	rtp_session_stop(c->rtp);
 	/* pending transactions finish on their own, without calling back */
 	sip_client_detach(c->refer_tx);
 	sip_client_detach(c->bye_tx);
+	sip_client_detach(c->refresh_tx);
+	c->refresh_tx = NULL;
 	if (c->invite_tx != NULL) {
 		sip_respond(c->invite_tx, 500, "Server Internal Error", c->local_tag, NULL, NULL,
 			NULL);
@@ -998,7 +1070,8 @@ on_ok_timer(evutil_socket_t fd, short what, void *arg)
 		send_bye(c);
 		return;
 	}
-	sip_send(c->dlg.transport, (struct sockaddr *)&c->invite_src, c->invite_srclen,
+	/* RFC 3261 13.3.1.4: also over TCP, on the INVITE's connection */
+	sip_send_reply(c->dlg.transport, (struct sockaddr *)&c->invite_src, c->invite_srclen,
 		c->ok_msg, c->ok_len);
 	c->ok_interval = c->ok_interval * 2 < SIP_T2 ? c->ok_interval * 2 : SIP_T2;
 	/* the BYE is due at 64*T1, not at the first retransmission after it */
@@ -1007,41 +1080,354 @@ on_ok_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-start_ok_retransmit(struct call *c, const struct sip_server_tx *tx)
+start_ok_retransmit(struct call *c, const struct sip_server_tx *tx, const char *extra)
 {
 	const struct sip_msg *req = sip_tx_request(tx);
-	char extra[256];
 
 	free(c->ok_msg);
 	c->ok_msg = NULL;
-	snprintf(extra, sizeof(extra), "Contact: %s\r\n" ALLOW "Supported: \r\n", c->dlg.contact);
 	if (sip_build_response(&c->ok_msg, &c->ok_len, req, 200, "OK", c->local_tag, extra,
 		"application/sdp", c->sdp_answer, c->conf->user_agent) != 0)
 		return;
 	memcpy(&c->invite_src, &req->src, req->srclen);
 	c->invite_srclen = req->srclen;
+	c->ok_cseq = sip_msg_cseq(req);
 	c->ok_interval = SIP_T1;
 	c->ok_deadline = clock_mono_ms() + SIP_TX_TIMEOUT;
 	timer_set(c->ok_timer, SIP_T1);
 }
 
-static void
-answer(struct call *c)
+/* --- offer/answer, hold --- */
+
+static const char *const dir_words[] = {
+	[SDP_SENDRECV] = "sendrecv", [SDP_SENDONLY] = "sendonly",
+	[SDP_RECVONLY] = "recvonly", [SDP_INACTIVE] = "inactive",
+};
+
+/* Writes our SDP into c->sdp_answer: the answer to c->media, or our offer. RFC 3264 8: the
+ * o= version goes up when the SDP changes, and only then. */
+static int
+local_sdp(struct call *c, const struct conf *cf, bool offer)
 {
-	char extra[256];
+	char buf[SDP_ANSWER_MAX];
+	int n = -1;
+
+	for (int pass = 0; pass < 2; pass++) {
+		if (offer)
+			n = sdp_write_offer(buf, sizeof(buf), cf->rtp_address,
+				rtp_session_port(c->rtp), c->sdp_id, c->sdp_version, SDP_SENDRECV,
+				c->media.ptime);
+		else
+			n = sdp_write_answer(buf, sizeof(buf), &c->media, cf->rtp_address,
+				rtp_session_port(c->rtp), c->sdp_id, c->sdp_version);
+		if (n < 0)
+			return EINVAL;
+		if (c->sdp_answer[0] == '\0' || strcmp(buf, c->sdp_answer) == 0)
+			break;
+		if (pass == 0)
+			c->sdp_version++;
+	}
+	memcpy(c->sdp_answer, buf, (size_t)n + 1);
+	return 0;
+}
+
+static bool
+addr_unspecified(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+	return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+}
+
+/* The caller went on hold or came back: journaled for QA; the no-input timer waits. */
+static void
+hold_changed(struct call *c, enum sdp_dir dir)
+{
+	struct journal_event ev = {
+		.event = c->held ? JEV_HOLD : JEV_RESUME,
+		.menu = c->state == CALL_MENU ? menu_name(&c->menu) : NULL,
+		.prompt = rtp_session_last_prompt(c->rtp), .detail = dir_words[dir],
+	};
+
+	log_msg(LOG_PRIO_INFO, "call", c->call_id, "%s (%s) in %s %s",
+		c->held ? "on hold" : "off hold", dir_words[dir],
+		c->state == CALL_MENU ? "menu" : "state",
+		c->state == CALL_MENU && menu_name(&c->menu) ? menu_name(&c->menu) :
+		state_names[c->state]);
+	record(c, &ev);
+	if (c->held) {
+		event_del(c->input_timer);
+	} else if (c->state == CALL_MENU && c->input_ms > 0 &&
+		   (c->menu.state == MENU_WAITING || c->menu.state == MENU_ENTERING)) {
+		/* the caller heard nothing while held: a whole timeout from now */
+		timer_set(c->input_timer, c->input_ms);
+	}
+}
+
+/* RTP follows what the caller's SDP (offer or answer) says; its direction is the caller's
+ * own: we send when it receives. */
+static void
+media_apply(struct call *c, const struct sdp_media *nm)
+{
+	bool send = nm->dir == SDP_SENDRECV || nm->dir == SDP_RECVONLY;
+	bool recv = nm->dir == SDP_SENDRECV || nm->dir == SDP_SENDONLY;
+	bool was_held = c->held;
+	struct sockaddr_storage keep = c->media.remote;
+	socklen_t keeplen = c->media.remote_len;
+
+	if (c->media_started && nm->codec != c->media.codec)
+		log_msg(LOG_PRIO_INFO, "call", c->call_id, "codec %s -> %s",
+			c->media.codec == IVR_PCMU ? "PCMU" : "PCMA",
+			nm->codec == IVR_PCMU ? "PCMU" : "PCMA");
+	c->media = *nm;
+	/* RFC 3264 8.4: c=0.0.0.0 says "send nothing", not where to */
+	if (addr_unspecified(&nm->remote) && keeplen > 0 && !addr_unspecified(&keep)) {
+		c->media.remote = keep;
+		c->media.remote_len = keeplen;
+	}
+	if (!c->media_started || c->state == CALL_LEAVING || c->state == CALL_ENDED)
+		return;
+	rtp_session_set_ptime(c->rtp, c->media.ptime);
+	rtp_session_start(c->rtp, (struct sockaddr *)&c->media.remote, c->media.remote_len,
+		c->media.codec, c->media.codec_pt, c->media.te_pt);
+	rtp_session_set_direction(c->rtp, send, recv);
+	c->held = !send;
+	if (c->held != was_held)
+		hold_changed(c, nm->dir);
+}
+
+/* --- session timer (RFC 4028) --- */
+
+struct se_req {
+	unsigned se;      /* 0: no session timer */
+	bool we_refresh, peer_timer;
+};
+
+/* What a request asks of the session timer. Returns 0, 422 (below our Min-SE) or 400. */
+static int
+se_negotiate(struct se_req *st, const struct conf *cf, const struct sip_msg *req)
+{
+	const char *v = sip_msg_header(req, "session-expires");
+	const char *ms = sip_msg_header(req, "min-se");
+	const char *r;
+	unsigned long se, floor = 0;
+	char *end;
+
+	memset(st, 0, sizeof(*st));
+	if (v == NULL)
+		v = sip_msg_header(req, "x"); /* compact form */
+	st->peer_timer = sip_msg_lists(req, "supported", "timer") ||
+		sip_msg_lists(req, "k", "timer") || sip_msg_lists(req, "require", "timer");
+	if (v == NULL)
+		return 0; /* RFC 4028 9: no Session-Expires, no timer */
+	while (*v == ' ' || *v == '\t')
+		v++;
+	se = strtoul(v, &end, 10);
+	if (end == v || se == 0 || se > UINT32_MAX)
+		return 400;
+	if (se < cf->min_se_s)
+		return 422;
+	if (ms != NULL)
+		floor = strtoul(ms, NULL, 10);
+	/* RFC 4028 9: we may shorten the interval, not below either side's Min-SE */
+	st->se = se < cf->session_expires_s ? (unsigned)se : cf->session_expires_s;
+	if (st->se < floor)
+		st->se = floor < se ? (unsigned)floor : (unsigned)se;
+	r = strcasestr(end, "refresher=");
+	/* the caller refreshes when it supports timer and did not hand the job to us */
+	st->we_refresh = !st->peer_timer ||
+		(r != NULL && strncasecmp(r + 10, "uas", 3) == 0);
+	return 0;
+}
+
+/* Header lines for a 2xx that carries the session timer. */
+static void
+se_headers(const struct call *c, char *buf, size_t size, size_t *off)
+{
+	if (c->se_s == 0)
+		return;
+	str_appendf(buf, size, off, "Session-Expires: %u;refresher=%s\r\n", c->se_s,
+		c->se_we_refresh ? "uas" : "uac");
+	if (c->se_peer_timer)
+		str_appendf(buf, size, off, "Require: timer\r\n");
+}
+
+/* RFC 4028 10: the refresher refreshes at half the interval; the other side gives up at
+ * the interval less min(32 s, a third of it). */
+static int64_t
+se_expiry(const struct call *c)
+{
+	unsigned grace = c->se_s / 3 < 32 ? c->se_s / 3 : 32;
+
+	return c->se_refreshed + (int64_t)(c->se_s - grace) * 1000;
+}
+
+static void
+se_arm(struct call *c)
+{
+	if (c->se_s == 0) {
+		event_del(c->se_timer);
+		return;
+	}
+	c->se_refreshed = clock_mono_ms();
+	timer_set(c->se_timer, c->se_we_refresh ? c->se_s * 500 :
+		(unsigned)(se_expiry(c) - c->se_refreshed));
+}
+
+static void
+se_apply(struct call *c, const struct se_req *st)
+{
+	c->se_s = st->se;
+	c->se_we_refresh = st->we_refresh;
+	c->se_peer_timer = st->peer_timer;
+	if (c->answer_mono != 0)
+		se_arm(c);
+}
+
+/* Ends an answered call from our side, journaling the drop. */
+static void
+hang_up(struct call *c, const char *why)
+{
+	log_msg(LOG_PRIO_NOTICE, "call", c->call_id, "ending the call: %s", why);
+	str_copy(c->after_reason, why, sizeof(c->after_reason));
+	if (c->state == CALL_MENU || c->state == CALL_ROUTING || c->state == CALL_TRANSFER)
+		drop(c, why);
+	send_bye(c);
+}
+
+static void send_refresh(struct call *c);
+
+static void
+on_se_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct call *c = arg;
+	int64_t now = clock_mono_ms(), expiry = se_expiry(c);
+	(void)fd;
+	(void)what;
+
+	if (c->se_s == 0 || c->state == CALL_LEAVING || c->state == CALL_ENDED)
+		return;
+	if (!c->se_we_refresh || now >= expiry) {
+		hang_up(c, "session timer expired");
+		return;
+	}
+	if (c->refresh_tx == NULL)
+		send_refresh(c);
+	/* retry a refresh that failed soon, give up at the expiry */
+	timer_set(c->se_timer, expiry - now < 5000 ? (unsigned)(expiry - now) : 5000);
+}
+
+/* ACK for the 2xx of our refresh re-INVITE (RFC 3261 13.2.2.4): its CSeq, a new branch. */
+static void
+send_ack(struct call *c, uint32_t cseq)
+{
+	char branch[48], *msg = NULL;
+	size_t len;
+	uint32_t next = c->dlg.local_cseq;
+
+	c->dlg.local_cseq = cseq - 1;
+	if (sip_dialog_request(&msg, &len, &c->dlg, "ACK", branch, sizeof(branch), NULL, NULL,
+		NULL, c->conf->user_agent) == 0)
+		sip_send(c->dlg.transport, (struct sockaddr *)&c->dlg.dest, c->dlg.destlen, msg,
+			len);
+	c->dlg.local_cseq = next;
+	free(msg);
+}
+
+static void
+on_refresh_response(void *arg, int code, const struct sip_msg *resp)
+{
+	struct call *c = arg;
+	struct se_req st;
+	char why[64];
+
+	if (c->refresh_tx != NULL && c->refresh_invite && resp != NULL && code >= 200 &&
+	    code < 300) {
+		send_ack(c, sip_msg_cseq(resp));
+		/* further 2xx retransmissions are not ours to see: the call may end first */
+		sip_client_detach(c->refresh_tx);
+	}
+	c->refresh_tx = NULL;
+	c->refresh_invite = false;
+	if (c->state == CALL_LEAVING || c->state == CALL_ENDED)
+		return;
+	if (code >= 200 && code < 300) {
+		/* RFC 4028 10: the response's Session-Expires is the interval from now on */
+		if (resp != NULL && se_negotiate(&st, c->conf, resp) == 0 && st.se > 0) {
+			c->se_s = st.se;
+			c->se_we_refresh = !(strcasestr(sip_msg_header(resp, "session-expires") ?
+				sip_msg_header(resp, "session-expires") : "", "refresher=uac"));
+		}
+		log_msg(LOG_PRIO_INFO, "call", c->call_id, "session refreshed (%u s)", c->se_s);
+		se_arm(c);
+		return;
+	}
+	if (code == 408 || code == 481) {
+		snprintf(why, sizeof(why), "session refresh failed (%d)", code);
+		hang_up(c, why);
+		return;
+	}
+	if (code == 405 || code == 501)
+		c->peer_update = false;
+	log_msg(LOG_PRIO_NOTICE, "call", c->call_id, "session refresh refused with %d", code);
+}
+
+static void
+send_refresh(struct call *c)
+{
+	char extra[160];
+	bool invite = !c->peer_update;
+	int rc;
+
+	snprintf(extra, sizeof(extra), "Session-Expires: %u;refresher=uas\r\nSupported: timer\r\n"
+		"%s", c->se_s, c->se_peer_timer ? "Require: timer\r\n" : "");
+	/* RFC 4028 7.4: UPDATE without a body when the caller allows it; else a re-INVITE
+	 * offering our SDP unchanged */
+	rc = sip_dialog_send(&c->refresh_tx, c->mgr->sip, &c->dlg, invite ? "INVITE" : "UPDATE",
+		extra, invite ? "application/sdp" : NULL, invite ? c->sdp_answer : NULL,
+		on_refresh_response, c);
+	c->refresh_invite = invite;
+	log_msg(LOG_PRIO_INFO, "call", c->call_id, "session refresh (%s)",
+		invite ? "re-INVITE" : "UPDATE");
+	if (rc != 0) {
+		c->refresh_tx = NULL;
+		c->refresh_invite = false;
+		log_msg(LOG_PRIO_WARNING, "call", c->call_id, "session refresh not sent: %s",
+			strerror(rc));
+	}
+}
+
+/* Contact, Allow, Supported and the session timer, for a 2xx to INVITE or UPDATE. */
+static void
+ok_headers(const struct call *c, char *buf, size_t size)
+{
+	size_t off = 0;
+
+	str_appendf(buf, size, &off, "Contact: %s\r\n" ALLOW "Supported: timer\r\n",
+		c->dlg.contact);
+	se_headers(c, buf, size, &off);
+}
+
+/* Media can flow: RTP starts and the caller enters the menus. */
+static void
+start_media(struct call *c)
+{
+	bool send = c->media.dir == SDP_SENDRECV || c->media.dir == SDP_RECVONLY;
+	bool recv = c->media.dir == SDP_SENDRECV || c->media.dir == SDP_SENDONLY;
 	int entry;
 	const struct conf_number *num;
 
-	snprintf(extra, sizeof(extra), "Contact: %s\r\n" ALLOW "Supported: \r\n", c->dlg.contact);
-	start_ok_retransmit(c, c->invite_tx);
-	sip_respond(c->invite_tx, 200, "OK", c->local_tag, extra, "application/sdp",
-		c->sdp_answer);
-	c->invite_tx = NULL;
-	c->mgr->stats.answered++;
-	c->answer_mono = clock_mono_ms();
+	c->media_started = true;
+	rtp_session_set_ptime(c->rtp, c->media.ptime);
 	rtp_session_start(c->rtp, (struct sockaddr *)&c->media.remote, c->media.remote_len,
 		c->media.codec, c->media.codec_pt, c->media.te_pt);
 	set_state(c, CALL_MENU);
+	if (!send || !recv)
+		rtp_session_set_direction(c->rtp, send, recv);
+	if (!send) {
+		c->held = true;
+		hold_changed(c, c->media.dir);
+	}
 	num = conf_number_find(c->conf, c->dnis);
 	entry = num != NULL && num->menu >= 0 ? num->menu : c->conf->entry_menu;
 	if (guard_at_start(c))
@@ -1062,6 +1448,25 @@ answer(struct call *c)
 	if (c->caller != NULL && c->caller->menu >= 0)
 		entry = c->caller->menu;
 	menu_enter(&c->menu, entry);
+}
+
+static void
+answer(struct call *c)
+{
+	char extra[512];
+
+	ok_headers(c, extra, sizeof(extra));
+	start_ok_retransmit(c, c->invite_tx, extra);
+	sip_respond(c->invite_tx, 200, "OK", c->local_tag, extra, "application/sdp",
+		c->sdp_answer);
+	c->invite_tx = NULL;
+	c->mgr->stats.answered++;
+	c->answer_mono = clock_mono_ms();
+	se_arm(c);
+	/* RFC 3264 late offer: our 2xx offered, the ACK answers; media waits for it */
+	if (c->offer_sent)
+		return;
+	start_media(c);
 }
 
 static void
@@ -1208,6 +1613,33 @@ admit(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req,
 	return code;
 }
 
+/* "Unsupported: ..." with the options of a Require header other than timer; false when
+ * there are none. */
+static bool
+unsupported(char *buf, size_t size, const char *require)
+{
+	size_t off = 0;
+	bool any = false;
+
+	str_appendf(buf, size, &off, "Unsupported: ");
+	while (*require != '\0') {
+		size_t n;
+
+		require += strspn(require, " \t,");
+		n = strcspn(require, " \t,");
+		if (n > 0 && !(n == 5 && strncasecmp(require, "timer", 5) == 0)) {
+			/* a list too long for buf is cut, the line still ends */
+			if (off + n + 5 < size)
+				str_appendf(buf, size, &off, "%s%.*s", any ? ", " : "", (int)n,
+					require);
+			any = true;
+		}
+		require += n;
+	}
+	str_appendf(buf, size, &off, "\r\n");
+	return any;
+}
+
 static void
 new_call(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req)
 {
@@ -1216,6 +1648,7 @@ new_call(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req
 	const struct conf_number *num;
 	const struct conf_caller *rule;
 	struct call *c = NULL;
+	struct se_req se;
 	char ctype[64], err[200], warn[256], ani[64], dnis[64], src[INET6_ADDRSTRLEN];
 	const char *body;
 	size_t blen;
@@ -1238,20 +1671,23 @@ new_call(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req
 		decline(m, tx, req, ani, dnis, rule);
 		goto rejected;
 	}
-	if (require != NULL) {
-		/* RFC 3261 8.2.2.3: we support no extension a caller could require */
-		snprintf(warn, sizeof(warn), "Unsupported: %s\r\n", require);
+	if (require != NULL && unsupported(warn, sizeof(warn), require)) {
+		/* RFC 3261 8.2.2.3: of what a caller may require we support timer alone (no
+		 * 100rel: we send no reliable provisional responses) */
 		reject(tx, 420, "Bad Extension", warn);
 		goto rejected;
 	}
-	body = sip_msg_body(req, &blen);
-	if (body == NULL || blen == 0) {
-		reject(tx, 488, "Not Acceptable Here",
-			"Warning: 399 ivrd \"an SDP offer in the INVITE is required\"\r\n");
+	if ((rc = se_negotiate(&se, conf, req)) != 0) {
+		snprintf(warn, sizeof(warn), "Min-SE: %u\r\n", conf->min_se_s);
+		if (rc == 422)
+			reject(tx, 422, "Session Interval Too Small", warn);
+		else
+			reject(tx, 400, "Bad Request (Session-Expires)", NULL);
 		goto rejected;
 	}
-	if (sip_msg_content_type(req, ctype, sizeof(ctype)) == NULL ||
-	    strcmp(ctype, "application/sdp") != 0) {
+	body = sip_msg_body(req, &blen);
+	if (body != NULL && blen > 0 && (sip_msg_content_type(req, ctype, sizeof(ctype)) == NULL ||
+	    strcmp(ctype, "application/sdp") != 0)) {
 		reject(tx, 415, "Unsupported Media Type", "Accept: application/sdp\r\n");
 		goto rejected;
 	}
@@ -1260,7 +1696,9 @@ new_call(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req
 		reject(tx, 503, "Service Unavailable", "Retry-After: 5\r\n");
 		goto rejected;
 	}
-	rc = sdp_negotiate(&c->media, body, blen, err, sizeof(err));
+	/* RFC 3261 13.2.1: no offer in the INVITE, ours goes in the 2xx (late offer) */
+	c->offer_sent = body == NULL || blen == 0;
+	rc = c->offer_sent ? 0 : sdp_negotiate(&c->media, body, blen, err, sizeof(err));
 	if (rc != 0) {
 		log_msg(LOG_PRIO_NOTICE, "call", req->call_id, "SDP offer refused: %s", err);
 		if (rc == ENOTSUP) {
@@ -1285,8 +1723,9 @@ new_call(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req
 	c->answer_timer = evtimer_new(m->base, on_answer_timer, c);
 	c->input_timer = evtimer_new(m->base, on_input_timeout, c);
 	c->transfer_timer = evtimer_new(m->base, on_transfer_timeout, c);
+	c->se_timer = evtimer_new(m->base, on_se_timer, c);
 	if (c->free_ev == NULL || c->ok_timer == NULL || c->answer_timer == NULL ||
-	    c->input_timer == NULL || c->transfer_timer == NULL) {
+	    c->input_timer == NULL || c->transfer_timer == NULL || c->se_timer == NULL) {
 		reject(tx, 503, "Service Unavailable", "Retry-After: 5\r\n");
 		goto rejected;
 	}
@@ -1296,9 +1735,11 @@ new_call(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req
 		reject(tx, 503, "Service Unavailable", "Retry-After: 5\r\n");
 		goto rejected;
 	}
-	if (sdp_write_answer(c->sdp_answer, sizeof(c->sdp_answer), &c->media,
-		conf->rtp_address, rtp_session_port(c->rtp), arc4random(), 1) < 0 ||
-	    hmap_put(m->calls, c->call_id, c) != 0) {
+	rtp_session_set_inband(c->rtp, conf->rtp_inband_dtmf);
+	dtmf_arbiter_init(&c->keys);
+	c->sdp_id = arc4random();
+	c->sdp_version = 1;
+	if (local_sdp(c, conf, c->offer_sent) != 0 || hmap_put(m->calls, c->call_id, c) != 0) {
 		reject(tx, 500, "Server Internal Error", NULL);
 		goto rejected;
 	}
@@ -1306,6 +1747,8 @@ new_call(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req
 	c->conf = conf_ref(conf);
 	c->invite_tx = tx;
 	c->start_mono = clock_mono_ms();
+	c->peer_update = sip_msg_lists(req, "allow", "UPDATE");
+	se_apply(c, &se);
 	str_copy(c->source, src, sizeof(c->source));
 	counter_set(m->by_source, src, counter_get(m->by_source, src) + 1);
 	str_copy(c->ani, ani, sizeof(c->ani));
@@ -1345,8 +1788,8 @@ new_call(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req
 		record(c, &ev);
 	}
 	log_msg(LOG_PRIO_INFO, "call", c->call_id, "call from %s to %s, %s, rtp port %u",
-		c->ani, c->dnis, c->media.codec == IVR_PCMU ? "PCMU" : "PCMA",
-		rtp_session_port(c->rtp));
+		c->ani, c->dnis, c->offer_sent ? "late offer" :
+		c->media.codec == IVR_PCMU ? "PCMU" : "PCMA", rtp_session_port(c->rtp));
 	if (conf->answer_delay_ms > 0) {
 		c->state = CALL_RINGING;
 		sip_respond(tx, 180, "Ringing", c->local_tag, NULL, NULL, NULL);
@@ -1369,40 +1812,147 @@ rejected:
 			event_free(c->input_timer);
 		if (c->transfer_timer != NULL)
 			event_free(c->transfer_timer);
+		if (c->se_timer != NULL)
+			event_free(c->se_timer);
 		rtp_session_free(c->rtp);
 		sip_dialog_free(&c->dlg);
 		free(c);
 	}
 }
 
-/* re-INVITE: keep the call's place in the menu; follow a new media address. */
+/* An offer from the caller in a re-INVITE or UPDATE. Returns 0 with c->media and our answer
+ * updated, or the status that refused it, the session going on unchanged (RFC 3261 14.2). */
+static int
+take_offer(struct call *c, const struct sip_msg *req, const char *body, size_t blen,
+	char *warn, size_t wlen)
+{
+	struct sdp_media media;
+	char ctype[64], err[200];
+	int rc;
+
+	warn[0] = '\0';
+	if (sip_msg_content_type(req, ctype, sizeof(ctype)) == NULL ||
+	    strcmp(ctype, "application/sdp") != 0) {
+		snprintf(warn, wlen, "Accept: application/sdp\r\n");
+		return 415;
+	}
+	rc = sdp_negotiate(&media, body, blen, err, sizeof(err));
+	if (rc != 0) {
+		log_msg(LOG_PRIO_NOTICE, "call", c->call_id, "%s offer refused, media unchanged: %s",
+			sip_msg_method(req), err);
+		if (rc != ENOTSUP)
+			return 400;
+		snprintf(warn, wlen, "Warning: 305 ivrd \"offer PCMU or PCMA\"\r\n");
+		return 488;
+	}
+	media_apply(c, &media);
+	return local_sdp(c, c->conf, false) == 0 ? 0 : 500;
+}
+
+static const char *
+status_reason(int code)
+{
+	switch (code) {
+	case 400: return "Bad Request";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Session Interval Too Small";
+	case 488: return "Not Acceptable Here";
+	case 491: return "Request Pending";
+	default: return "Server Internal Error";
+	}
+}
+
+/* What re-INVITE and UPDATE have in common: the session timer and the offer if any.
+ * Returns 0 when answered 200 is due (the caller sends it), or the status it refused with. */
+static int
+refresh_or_offer(struct call *c, struct sip_server_tx *tx, const struct sip_msg *req,
+	const char *body, size_t blen)
+{
+	struct se_req st;
+	char warn[256];
+	int code;
+
+	if ((code = se_negotiate(&st, c->conf, req)) != 0) {
+		snprintf(warn, sizeof(warn), "Min-SE: %u\r\n", c->conf->min_se_s);
+		sip_respond(tx, code, status_reason(code), NULL, code == 422 ? warn : NULL, NULL,
+			NULL);
+		return code;
+	}
+	if (body != NULL && blen > 0 && (code = take_offer(c, req, body, blen, warn,
+		sizeof(warn))) != 0) {
+		sip_respond(tx, code, status_reason(code), NULL, warn[0] ? warn : NULL, NULL, NULL);
+		return code;
+	}
+	/* RFC 4028 10: each refresh starts the interval again */
+	se_apply(c, &st);
+	return 0;
+}
+
+/* re-INVITE (RFC 3261 14.2): hold, unhold, a new address or codec, a session refresh;
+ * the caller keeps their place in the menu. */
 static void
 reinvite(struct call *c, struct sip_server_tx *tx, const struct sip_msg *req)
 {
-	struct sdp_media media;
+	char extra[512], retry[40];
 	const char *body;
 	size_t blen;
-	char err[200];
+
+	/* RFC 3261 14.2: glare with our own re-INVITE, or one still in progress */
+	if (c->refresh_tx != NULL && c->refresh_invite) {
+		reject(tx, 491, "Request Pending", NULL);
+		return;
+	}
+	if (c->invite_tx != NULL || c->ok_msg != NULL) {
+		snprintf(retry, sizeof(retry), "Retry-After: %u\r\n", arc4random_uniform(10));
+		reject(tx, 500, "Server Internal Error", retry);
+		return;
+	}
+	body = sip_msg_body(req, &blen);
+	if (refresh_or_offer(c, tx, req, body, blen) != 0)
+		return;
+	if (body == NULL || blen == 0) {
+		/* RFC 3264 8: no offer, so the 2xx carries ours and the ACK the answer */
+		if (local_sdp(c, c->conf, true) != 0) {
+			reject(tx, 500, "Server Internal Error", NULL);
+			return;
+		}
+		c->offer_sent = true;
+	}
+	ok_headers(c, extra, sizeof(extra));
+	start_ok_retransmit(c, tx, extra);
+	sip_respond(tx, 200, "OK", NULL, extra, "application/sdp", c->sdp_answer);
+}
+
+/* UPDATE (RFC 3311): an offer answered at once, or a session refresh without a body. */
+static void
+update(struct call *c, struct sip_server_tx *tx, const struct sip_msg *req)
+{
+	char extra[512], retry[40];
+	const char *body;
+	size_t blen;
 
 	body = sip_msg_body(req, &blen);
 	if (body != NULL && blen > 0) {
-		if (sdp_negotiate(&media, body, blen, err, sizeof(err)) != 0 ||
-		    media.codec != c->media.codec) {
-			reject(tx, 488, "Not Acceptable Here", NULL);
+		/* RFC 3311 5.2: an offer while ours awaits its answer, or before we answered
+		 * the INVITE's */
+		if (c->offer_sent || (c->refresh_tx != NULL && c->refresh_invite)) {
+			reject(tx, 491, "Request Pending", NULL);
 			return;
 		}
-		c->media.remote = media.remote;
-		c->media.remote_len = media.remote_len;
-		if (c->state != CALL_LEAVING && c->state != CALL_ENDED)
-			rtp_session_start(c->rtp, (struct sockaddr *)&media.remote, media.remote_len,
-				c->media.codec, c->media.codec_pt, c->media.te_pt);
+		if (c->invite_tx != NULL) {
+			snprintf(retry, sizeof(retry), "Retry-After: %u\r\n",
+				arc4random_uniform(10));
+			reject(tx, 500, "Server Internal Error", retry);
+			return;
+		}
 	}
-	start_ok_retransmit(c, tx);
-	{
-		char extra[256];
-		snprintf(extra, sizeof(extra), "Contact: %s\r\n" ALLOW, c->dlg.contact);
+	if (refresh_or_offer(c, tx, req, body, blen) != 0)
+		return;
+	ok_headers(c, extra, sizeof(extra));
+	if (body != NULL && blen > 0)
 		sip_respond(tx, 200, "OK", NULL, extra, "application/sdp", c->sdp_answer);
-	}
+	else
+		sip_respond(tx, 200, "OK", NULL, extra, NULL, NULL);
 }
 
 static bool
@@ -1497,6 +2047,45 @@ bye(struct call *c, struct sip_server_tx *tx)
 	}
 }
 
+/* INFO (RFC 6086) with the DTMF bodies phones and trunks send without an Info-Package:
+ * the key joins the RFC 4733 ones. */
+static void
+info(struct call *c, struct sip_server_tx *tx, const struct sip_msg *req)
+{
+	char ctype[128], err[96], reason[160];
+	const char *body;
+	size_t blen;
+	char key;
+	int rc;
+
+	body = sip_msg_body(req, &blen);
+	/* RFC 6086 4.2.2: a bodiless INFO (a keepalive some peers send) gets 200 */
+	if (body == NULL || blen == 0) {
+		reject(tx, 200, "OK", NULL);
+		return;
+	}
+	rc = dtmf_info_parse(&key, NULL, sip_msg_content_type(req, ctype, sizeof(ctype)), body,
+		blen, err, sizeof(err));
+	switch (rc) {
+	case 0:
+		reject(tx, 200, "OK", NULL);
+		r_key(c, key, DTMF_INFO);
+		break;
+	case ENOMSG:
+		reject(tx, 200, "OK", NULL); /* a hook flash: nothing for a menu */
+		break;
+	case ENOTSUP:
+		reject(tx, 415, "Unsupported Media Type", "Accept: " DTMF_INFO_ACCEPT "\r\n");
+		break;
+	default:
+		/* err quotes nothing from the body: it may be digits of a sensitive entry */
+		log_msg(LOG_PRIO_NOTICE, "call", c->call_id, "INFO refused: %s", err);
+		snprintf(reason, sizeof(reason), "Bad Request (%s)", err);
+		reject(tx, 400, reason, NULL);
+		break;
+	}
+}
+
 static void
 in_dialog(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req)
 {
@@ -1505,6 +2094,8 @@ in_dialog(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *re
 	const char *ftag = sip_msg_from_tag(req);
 	const char *ttag = sip_msg_to_tag(req);
 
+	if (c == NULL && outbound_in_dialog(m, tx, req))
+		return;
 	/* RFC 3261 12.2.2: the dialog is Call-ID, our tag and the caller's tag */
 	if (c == NULL || c->state == CALL_ENDED || ttag == NULL ||
 	    strcmp(ttag, c->local_tag) != 0 || ftag == NULL || strcmp(ftag, c->remote_tag) != 0) {
@@ -1517,16 +2108,20 @@ in_dialog(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *re
 		return;
 	}
 	c->dlg.remote_cseq = sip_msg_cseq(req);
+	rtp_session_touch(c->rtp); /* the caller is alive, RTP or not (rtp.timeout) */
 	if (strcmp(method, "BYE") == 0)
 		bye(c, tx);
 	else if (strcmp(method, "NOTIFY") == 0)
 		notify(c, tx, req);
 	else if (strcmp(method, "INVITE") == 0)
 		reinvite(c, tx, req);
+	else if (strcmp(method, "UPDATE") == 0)
+		update(c, tx, req);
 	else if (strcmp(method, "OPTIONS") == 0)
 		reject(tx, 200, "OK", ALLOW "Accept: application/sdp\r\n");
-	else if (strcmp(method, "INFO") == 0 || strcmp(method, "UPDATE") == 0 ||
-		 strcmp(method, "REFER") == 0 || strcmp(method, "PRACK") == 0 ||
+	else if (strcmp(method, "INFO") == 0)
+		info(c, tx, req);
+	else if (strcmp(method, "REFER") == 0 || strcmp(method, "PRACK") == 0 ||
 		 strcmp(method, "MESSAGE") == 0 || strcmp(method, "SUBSCRIBE") == 0)
 		reject(tx, 405, "Method Not Allowed", ALLOW);
 	else
@@ -1581,17 +2176,57 @@ on_request(void *arg, struct sip_server_tx *tx, const struct sip_msg *req)
 	}
 }
 
+/* The answer to the offer in our 2xx (RFC 3264 late offer). Without a usable one, a call
+ * that has no media yet ends; an established one keeps its media. */
+static void
+ack_answer(struct call *c, const struct sip_msg *ack)
+{
+	struct sdp_media media;
+	const char *body;
+	size_t blen;
+	char ctype[64], err[200], why[260];
+	int rc = EPROTO;
+
+	if (c->state == CALL_LEAVING || c->state == CALL_ENDED)
+		return;
+	body = sip_msg_body(ack, &blen);
+	if (body == NULL || blen == 0)
+		snprintf(err, sizeof(err), "no SDP answer in the ACK");
+	else if (sip_msg_content_type(ack, ctype, sizeof(ctype)) == NULL ||
+		 strcmp(ctype, "application/sdp") != 0)
+		snprintf(err, sizeof(err), "the ACK's body is not application/sdp");
+	else
+		rc = sdp_answer_parse(&media, body, blen, err, sizeof(err));
+	if (rc != 0) {
+		if (!c->media_started) {
+			snprintf(why, sizeof(why), "no usable SDP answer in the ACK: %s", err);
+			hang_up(c, why);
+		} else {
+			log_msg(LOG_PRIO_NOTICE, "call", c->call_id,
+				"SDP answer in the ACK refused, media unchanged: %s", err);
+		}
+		return;
+	}
+	media_apply(c, &media);
+	if (!c->media_started)
+		start_media(c);
+}
+
 static void
 on_ack(void *arg, const struct sip_msg *ack)
 {
 	struct call_mgr *m = arg;
 	struct call *c = hmap_get(m->calls, ack->call_id);
 
-	if (c == NULL || c->ok_msg == NULL)
+	if (c == NULL || c->ok_msg == NULL || sip_msg_cseq(ack) != c->ok_cseq)
 		return;
 	event_del(c->ok_timer);
 	free(c->ok_msg);
 	c->ok_msg = NULL;
+	if (c->offer_sent) {
+		c->offer_sent = false;
+		ack_answer(c, ack);
+	}
 }
 
 static void
@@ -1637,6 +2272,7 @@ call_mgr_new(struct call_mgr **mp, struct event_base *base, struct conf *conf,
 	if ((rc = sip_stack_new(&m->sip, base, &sip_handlers, m, conf->user_agent)) != 0)
 		goto fail;
 	sip_stack_limits(m->sip, conf->max_message_size, conf->max_headers);
+	sip_stack_stream_limits(m->sip, conf->max_connections, conf->tcp_idle_timeout);
 	for (size_t i = 0; i < conf->nlisten; i++) {
 		rc = sip_stack_listen(m->sip, &conf->listen[i]);
 		if (rc != 0) {
@@ -1665,6 +2301,7 @@ call_mgr_set_conf(struct call_mgr *m, struct conf *conf)
 	m->conf = conf_ref(conf);
 	conf_unref(old);
 	sip_stack_limits(m->sip, conf->max_message_size, conf->max_headers);
+	sip_stack_stream_limits(m->sip, conf->max_connections, conf->tcp_idle_timeout);
 	history_seed(m);
 }
 
@@ -1769,6 +2406,7 @@ call_mgr_end_all(struct call_mgr *m, const char *reason)
 	size_t n = hmap_count(m->calls);
 	struct call **all = calloc(n + 1, sizeof(*all)), **p = all;
 
+	outbound_end_all(m, reason);
 	if (all == NULL)
 		return;
 	hmap_foreach(m->calls, collect, &p);
@@ -1776,7 +2414,7 @@ call_mgr_end_all(struct call_mgr *m, const char *reason)
 		struct call *c = all[i];
 		if (c->state == CALL_MENU || c->state == CALL_ROUTING || c->state == CALL_TRANSFER)
 			drop(c, reason);
-		if (c->state == CALL_RINGING) {
+		if (c->state == CALL_RINGING && c->invite_tx != NULL) {
 			call_end(c, "ended", reason);
 			continue;
 		}
@@ -1804,6 +2442,7 @@ call_mgr_free(struct call_mgr *m)
 		call_mgr_end_all(m, "daemon stopping");
 	/* run the deferred frees of the calls just ended */
 	event_base_loop(m->base, EVLOOP_NONBLOCK);
+	outbound_free(m);
 	sip_stack_free(m->sip);
 	hmap_free(m->calls);
 	hmap_free(m->overrides);
@@ -1815,4 +2454,48 @@ call_mgr_free(struct call_mgr *m)
 	hmap_free(m->history);
 	conf_unref(m->conf);
 	free(m);
+}
+
+/* --- for outbound.c --- */
+
+struct event_base *
+call_mgr_base(const struct call_mgr *m)
+{
+	return m->base;
+}
+
+struct conf *
+call_mgr_conf(const struct call_mgr *m)
+{
+	return m->conf;
+}
+
+struct journal *
+call_mgr_journal(const struct call_mgr *m)
+{
+	return m->journal;
+}
+
+struct rtp_pacer *
+call_mgr_pacer(const struct call_mgr *m)
+{
+	return m->pacer;
+}
+
+struct metrics *
+call_mgr_metrics(const struct call_mgr *m)
+{
+	return m->metrics;
+}
+
+bool
+call_mgr_draining(const struct call_mgr *m)
+{
+	return m->draining;
+}
+
+struct outbound **
+call_mgr_outbound(struct call_mgr *m)
+{
+	return &m->outbound;
 }

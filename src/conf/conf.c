@@ -162,6 +162,8 @@ check_unknown(struct loader *l, const config_setting_t *group, const struct conf
 		if (name == NULL || conf_table_find(opts, name) != NULL)
 			continue;
 		pathf(p, sizeof(p), "%s.%s", path, name);
+		if (config_setting_is_group(s) && conf_block_opts(p) != NULL)
+			continue; /* a sub-group with its own table, checked when it is loaded */
 		conf_error(l, s, p, "unknown setting");
 	}
 }
@@ -195,6 +197,12 @@ effective(struct loader *l, const char *path, const struct conf_opt *o, const st
 			str_appendf(line, sizeof(line), &off, "\"%s\"; # default", o->def);
 		else
 			str_appendf(line, sizeof(line), &off, "%s; # default", o->def);
+		add_line(l, &l->c->effective, &l->c->neffective, line);
+		return;
+	}
+	if (o->type == OPT_STRING && strcmp(o->name, "password") == 0) {
+		/* a secret is never printed, not even to ivrctl show config */
+		str_appendf(line, sizeof(line), &off, "\"********\"; # set, not shown");
 		add_line(l, &l->c->effective, &l->c->neffective, line);
 		return;
 	}
@@ -429,7 +437,11 @@ parse_listen(struct conf_listen *li, const char *text)
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&li->addr;
 
 	memset(li, 0, sizeof(*li));
-	if (strncmp(text, "udp:", 4) != 0)
+	if (strncmp(text, "udp:", 4) == 0)
+		li->proto = CONF_UDP;
+	else if (strncmp(text, "tcp:", 4) == 0)
+		li->proto = CONF_TCP;
+	else
 		return false;
 	rest = text + 4;
 	if (rest[0] == '[') {
@@ -461,7 +473,6 @@ parse_listen(struct conf_listen *li, const char *text)
 	} else {
 		return false;
 	}
-	li->proto = CONF_UDP;
 	str_copy(li->text, text, sizeof(li->text));
 	return true;
 }
@@ -572,6 +583,57 @@ load_loop_guard(struct loader *l, const config_setting_t *g)
 	    (lg->dept = conf_dept_find(l->c, v.s)) < 0)
 		conf_error(l, v.set, "ivrd.loop_guard.dept", "no department named \"%s\"", v.s);
 	lg->prompt = get_prompt(l, g, opts, path, "prompt", NULL);
+}
+
+/* ivrd.sip.outbound: where calls ivrd places go, and the credentials for the proxy. */
+static void
+load_outbound(struct loader *l, const config_setting_t *sip)
+{
+	struct conf_outbound *ob = &l->c->outbound;
+	const char *path = "ivrd.sip.outbound";
+	const struct conf_opt *opts = conf_block_opts(path);
+	const config_setting_t *g = sip != NULL ? config_setting_get_member(sip, "outbound") : NULL;
+	struct val v;
+
+	if (g != NULL && !config_setting_is_group(g)) {
+		conf_error(l, g, path, "must be a group { ... }");
+		g = NULL;
+	}
+	if (g != NULL)
+		check_unknown(l, g, opts, path);
+	if (get(l, g, opts, path, "proxy", &v) && v.s != NULL && strcmp(v.s, "off") != 0) {
+		if (!parse_listen(&ob->proxy, v.s) || ob->proxy.proto != CONF_UDP)
+			conf_error(l, v.set, "ivrd.sip.outbound.proxy", "\"%s\" is not \"off\" or "
+				"udp:ADDRESS:PORT with a numeric IPv4 or [IPv6] address", v.s);
+		else
+			ob->on = true;
+	}
+	if (get(l, g, opts, path, "from", &v) && v.s != NULL) {
+		if ((strncmp(v.s, "sip:", 4) != 0 && strncmp(v.s, "sips:", 5) != 0) ||
+		    strchr(v.s, '@') == NULL || strcspn(v.s, " \t<>\"") != strlen(v.s))
+			conf_error(l, v.set, "ivrd.sip.outbound.from",
+				"\"%s\" is not a sip: URI like \"sip:ivrd@callcenter.example\"", v.s);
+		ob->from = xstrdup(l, v.s);
+	}
+	if (get(l, g, opts, path, "domain", &v) && v.s != NULL) {
+		if (strcspn(v.s, " \t<>\"@;") != strlen(v.s))
+			conf_error(l, v.set, "ivrd.sip.outbound.domain", "\"%s\" is not a host name "
+				"or address (with an optional :PORT)", v.s);
+		ob->domain = xstrdup(l, v.s);
+	}
+	if (get(l, g, opts, path, "username", &v) && v.s != NULL)
+		ob->username = xstrdup(l, v.s);
+	if (get(l, g, opts, path, "password", &v) && v.s != NULL)
+		ob->password = xstrdup(l, v.s);
+	if (get(l, g, opts, path, "realm", &v) && v.s != NULL)
+		ob->realm = xstrdup(l, v.s);
+	if ((ob->username == NULL) != (ob->password == NULL))
+		conf_error(l, g, ob->username != NULL ? "ivrd.sip.outbound.password" :
+			"ivrd.sip.outbound.username", "missing (username and password go together)");
+	if (get(l, g, opts, path, "ring_timeout", &v))
+		ob->ring_timeout_ms = (unsigned)lround(v.d * 1000);
+	if (get(l, g, opts, path, "max_outbound", &v))
+		ob->max_outbound = (unsigned)v.i;
 }
 
 static void
@@ -703,6 +765,7 @@ load_ivrd(struct loader *l, const config_t *cfg, struct val *operator, struct va
 
 	if (sip != NULL)
 		check_unknown(l, sip, sip_opts, "ivrd.sip");
+	load_outbound(l, sip);
 	if (get(l, sip, sip_opts, "ivrd.sip", "listen", &v)) {
 		if (v.set == NULL) {
 			c->listen = calloc(1, sizeof(*c->listen));
@@ -723,8 +786,9 @@ load_ivrd(struct loader *l, const config_t *cfg, struct val *operator, struct va
 				const char *a = config_setting_get_string_elem(v.set, i);
 				if (!parse_listen(&c->listen[c->nlisten], a))
 					conf_error(l, v.set, "ivrd.sip.listen",
-						"\"%s\" is not udp:ADDRESS:PORT with a numeric IPv4 "
-						"or [IPv6] address and a port 1-65535", a);
+						"\"%s\" is not udp:ADDRESS:PORT or tcp:ADDRESS:PORT "
+						"with a numeric IPv4 or [IPv6] address and a port "
+						"1-65535", a);
 				else
 					c->nlisten++;
 			}
@@ -758,6 +822,18 @@ load_ivrd(struct loader *l, const config_t *cfg, struct val *operator, struct va
 		c->max_message_size = (unsigned)v.i;
 	if (get(l, sip, sip_opts, "ivrd.sip", "max_headers", &v))
 		c->max_headers = (unsigned)v.i;
+	if (get(l, sip, sip_opts, "ivrd.sip", "max_connections", &v))
+		c->max_connections = (unsigned)v.i;
+	if (get(l, sip, sip_opts, "ivrd.sip", "tcp_idle_timeout", &v))
+		c->tcp_idle_timeout = (unsigned)v.i;
+	if (get(l, sip, sip_opts, "ivrd.sip", "session_expires", &v))
+		c->session_expires_s = (unsigned)v.i;
+	if (get(l, sip, sip_opts, "ivrd.sip", "min_se", &v)) {
+		c->min_se_s = (unsigned)v.i;
+		if (c->min_se_s > c->session_expires_s)
+			conf_error(l, v.set, "ivrd.sip.min_se", "%u is more than session_expires (%u)",
+				c->min_se_s, c->session_expires_s);
+	}
 
 	if (rtp != NULL)
 		check_unknown(l, rtp, rtp_opts, "ivrd.rtp");
@@ -780,6 +856,23 @@ load_ivrd(struct loader *l, const config_t *cfg, struct val *operator, struct va
 			c->rtp_port_min = (unsigned)lo;
 			c->rtp_port_max = (unsigned)hi;
 		}
+	}
+	if (get(l, rtp, rtp_opts, "ivrd.rtp", "symmetric", &v))
+		c->rtp_symmetric = v.b;
+	if (get(l, rtp, rtp_opts, "ivrd.rtp", "timeout", &v))
+		c->rtp_timeout_ms = (unsigned)lround(v.d * 1000);
+	if (get(l, rtp, rtp_opts, "ivrd.rtp", "hold_timeout", &v))
+		c->rtp_hold_timeout_ms = (unsigned)lround(v.d * 1000);
+	if (get(l, rtp, rtp_opts, "ivrd.rtp", "inband_dtmf", &v)) {
+		if (strcmp(v.s, "auto") == 0)
+			c->rtp_inband_dtmf = DTMF_INBAND_AUTO;
+		else if (strcmp(v.s, "always") == 0)
+			c->rtp_inband_dtmf = DTMF_INBAND_ALWAYS;
+		else if (strcmp(v.s, "off") == 0)
+			c->rtp_inband_dtmf = DTMF_INBAND_OFF;
+		else
+			conf_error(l, v.set, "ivrd.rtp.inband_dtmf",
+				"\"%s\" is not auto, always or off", v.s);
 	}
 }
 
@@ -1693,6 +1786,13 @@ conf_unref(struct conf *c)
 	free(c->listen);
 	free(c->trusted);
 	free(c->user_agent);
+	free(c->outbound.from);
+	free(c->outbound.domain);
+	free(c->outbound.username);
+	if (c->outbound.password != NULL)
+		explicit_bzero(c->outbound.password, strlen(c->outbound.password));
+	free(c->outbound.password);
+	free(c->outbound.realm);
 	free(c->rtp_address);
 	free(c->state_dir);
 	free(c->control_socket);

@@ -50,7 +50,9 @@ static const struct conf_opt ivrd_opts[] = {
 
 static const struct conf_opt sip_opts[] = {
 	{"listen", OPT_STRINGS, false, "[\"udp:127.0.0.1:5060\"]", 0, 0,
-		"Addresses SIP is received on: \"udp:ADDRESS:PORT\", IPv6 as \"udp:[::1]:5060\"."},
+		"Addresses SIP is received on: \"udp:ADDRESS:PORT\" or \"tcp:ADDRESS:PORT\", IPv6 "
+		"as \"udp:[::1]:5060\". Responses go back over the request's TCP connection; "
+		"requests in a dialog go over the caller's connection while it is open."},
 	{"answer_delay", OPT_SECONDS, false, "0", 0, 30,
 		"Seconds between 180 Ringing and answering (0 answers at once)."},
 	{"user_agent", OPT_STRING, false, "ivrd", 0, 0,
@@ -67,12 +69,50 @@ static const struct conf_opt sip_opts[] = {
 		"Calls in progress at once from one source IP address; beyond it 503 with "
 		"Retry-After (journaled as refused). 0 = no limit."},
 	{"max_message_size", OPT_INT, false, "16384", 1024, 65535,
-		"Bytes in one SIP datagram; larger requests get 413 when Via, From, To, Call-ID "
-		"and CSeq are within the first max_message_size bytes (else they are dropped), "
-		"larger responses are dropped."},
+		"Bytes in one SIP datagram or TCP message; larger requests get 413 when Via, "
+		"From, To, Call-ID and CSeq are within the first max_message_size bytes (else they "
+		"are dropped; a TCP connection is then closed), larger responses are dropped."},
 	{"max_headers", OPT_INT, false, "100", 10, 1000,
 		"Header lines in one SIP message; requests with more get 400 (Too many headers), "
 		"responses with more are dropped."},
+	{"max_connections", OPT_INT, false, "1024", 1, 1000000,
+		"TCP connections open at once, accepted and opened by ivrd; more are closed at "
+		"once."},
+	{"tcp_idle_timeout", OPT_INT, false, "120", 1, 86400,
+		"Seconds without traffic before a TCP connection is closed; a connection a call "
+		"in progress came over is kept (the caller may be reachable no other way). A "
+		"closed connection ends no call."},
+	{"session_expires", OPT_INT, false, "1800", 90, 86400,
+		"Session timer (RFC 4028), seconds: the longest interval between session refreshes "
+		"ivrd grants a caller that asks for one (Session-Expires). A call not refreshed in "
+		"time is ended with a BYE; when ivrd is the refresher it sends UPDATE (or re-INVITE) "
+		"at half the interval. Not lower than min_se."},
+	{"min_se", OPT_INT, false, "90", 90, 86400,
+		"Shortest session timer interval accepted, seconds (RFC 4028 Min-SE, at least 90); "
+		"an INVITE asking for less gets 422 with Min-SE."},
+	{NULL, 0, false, NULL, 0, 0, NULL},
+};
+
+static const struct conf_opt outbound_opts[] = {
+	{"proxy", OPT_STRING, false, "off", 0, 0,
+		"Outbound proxy (a trunk or SBC) every call ivrd places goes through, with a loose "
+		"Route to it: \"udp:ADDRESS:PORT\" with a numeric address, or \"off\" (ivrctl "
+		"dial and callbacks are refused)."},
+	{"from", OPT_STRING, false, "sip:ivrd@invalid", 0, 0,
+		"Our identity in From of calls ivrd places: a sip: URI, \"sip:ivrd@callcenter.example\"."},
+	{"domain", OPT_STRING, false, NULL, 0, 0,
+		"Host of the Request-URI sip:NUMBER@DOMAIN (default: the proxy's address and port)."},
+	{"username", OPT_STRING, false, NULL, 0, 0,
+		"User name for digest authentication when the proxy challenges (401/407)."},
+	{"password", OPT_STRING, false, NULL, 0, 0,
+		"Password for digest authentication; never printed (ivrctl show config masks it). "
+		"Keep the file readable by ivrd only."},
+	{"realm", OPT_STRING, false, NULL, 0, 0,
+		"Answer challenges of this realm only (default: any realm the proxy names)."},
+	{"ring_timeout", OPT_SECONDS, false, "30", 1, 300,
+		"Seconds a call ivrd places may ring before it is cancelled (CANCEL, no answer)."},
+	{"max_outbound", OPT_INT, false, "50", 1, 100000,
+		"Calls ivrd places that may be in progress at once; more are refused."},
 	{NULL, 0, false, NULL, 0, 0, NULL},
 };
 
@@ -80,7 +120,22 @@ static const struct conf_opt rtp_opts[] = {
 	{"address", OPT_STRING, false, "127.0.0.1", 0, 0,
 		"Local IP address RTP is sent from and announced in SDP."},
 	{"ports", OPT_PORTS, false, "[20000, 20999]", 1024, 65534,
-		"First and last UDP port for RTP; each call takes one even port."},
+		"First and last UDP port for RTP; each call takes an even port for RTP and the next "
+		"one for RTCP."},
+	{"symmetric", OPT_BOOL, false, "false", 0, 0,
+		"Send RTP (and RTCP) to where the caller's RTP (RTCP) comes from rather than to the "
+		"SDP address, for callers behind NAT. Only packets of the negotiated codec or "
+		"telephone-event move the stream, and only once the source it follows has been "
+		"silent for 1.5 s."},
+	{"timeout", OPT_SECONDS, false, "60", 0, 3600,
+		"Seconds with no RTP or RTCP from the caller and no SIP request in the call before "
+		"ivrd ends it with a BYE (journaled as a drop, \"no media for N s\"). 0 = never."},
+	{"hold_timeout", OPT_SECONDS, false, "0", 0, 86400,
+		"The same while the caller has put the call on hold (a=sendonly or a=inactive: it "
+		"sends no RTP). 0 = never: a held call ends with the caller's BYE."},
+	{"inband_dtmf", OPT_STRING, false, "auto", 0, 0,
+		"Keys heard as DTMF tones in the caller's audio: \"auto\" when the caller's SDP "
+		"offers no telephone-event, \"always\", or \"off\"."},
 	{NULL, 0, false, NULL, 0, 0, NULL},
 };
 
@@ -258,6 +313,7 @@ static const struct conf_opt caller_opts[] = {
 const struct conf_block conf_blocks[] = {
 	{"ivrd", ivrd_opts},
 	{"ivrd.sip", sip_opts},
+	{"ivrd.sip.outbound", outbound_opts},
 	{"ivrd.rtp", rtp_opts},
 	{"menus.NAME", menu_opts},
 	{"menus.NAME.options.[N]", option_opts},

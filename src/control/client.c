@@ -195,6 +195,10 @@ ctl_ask(struct json **jp, const struct ctl *ctl, const char *request, bool json)
 	}
 	if ((st = connect_daemon(&fd, path)) != CTL_OK)
 		return st;
+	if (ctl->answer_timeout_s > 0) {
+		struct timeval tv = {(time_t)ctl->answer_timeout_s, 0};
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
 	if ((st = send_request(fd, request)) == CTL_OK)
 		st = read_answer(&line, fd);
 	close(fd);

@@ -23,6 +23,7 @@ struct ctl {
 	const char *config;  /* -c, or the default */
 	const char *journal; /* -j, or NULL: <ivrd.state_dir>/journal.db */
 	const char *socket;  /* -s, or NULL: ivrd.control_socket */
+	unsigned answer_timeout_s; /* how long ctl_ask waits for the answer; 0: 60 s */
 };
 
 struct ctl_cmd {
@@ -38,6 +39,7 @@ extern const struct ctl_cmd cmd_status_entry;
 extern const struct ctl_cmd cmd_reload_entry;
 extern const struct ctl_cmd cmd_dept_entry;
 extern const struct ctl_cmd cmd_show_entry;
+extern const struct ctl_cmd cmd_dial_entry;
 
 #define CTL_DEFAULT_CONFIG "/etc/ivrd/ivrd.conf"
 #define CTL_GLOBAL_USAGE "ivrctl [-c CONFIG] [-j JOURNAL]"

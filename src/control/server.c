@@ -13,6 +13,8 @@
  *       dept NAME open|close|auto    override a department's hours now (auto: its hours)
  *       show config                  every setting as in effect, defaults marked "# default"
  *       trace on|off sip|rtp|menu    subsystem tracing in the log
+ *       dial NUMBER [PROMPT]         a test call through ivrd.sip.outbound: answered once
+ *                                    the call is over (the prompt played, BYE)
  *   Each request gets one answer, in order: one line of JSON (RFC 8259), an object that
  *   starts with "ok":
  *       {"ok":true,...the command's members...}
@@ -62,6 +64,7 @@ static const struct srv_cmd *const commands[] = {
 	&srv_dept_entry,
 	&srv_show_entry,
 	&srv_trace_entry,
+	&srv_dial_entry,
 };
 
 struct client {
@@ -71,6 +74,13 @@ struct client {
 	uid_t uid;
 	bool eof;     /* the peer sent all it will: answer, then close */
 	bool closing; /* the last answer is on its way */
+	struct srv_later *later; /* a request whose answer comes later */
+};
+
+struct srv_later {
+	struct client *c;
+	void (*gone)(void *arg);
+	void *arg;
 };
 
 struct ctl_server {
@@ -104,6 +114,12 @@ srv_fail(struct json_out *w, const char *fmt, ...)
 static void
 client_free(struct client *c)
 {
+	if (c->later != NULL) {
+		struct srv_later *l = c->later;
+		c->later = NULL;
+		l->gone(l->arg);
+		free(l);
+	}
 	TAILQ_REMOVE(&c->srv->clients, c, entry);
 	c->srv->nclients--;
 	bufferevent_free(c->bev);
@@ -197,12 +213,18 @@ client_request(struct client *c, char *line, size_t len)
 	int rc;
 
 	snprintf(who, sizeof(who), "ivrctl (uid %u)", (unsigned)c->uid);
+	req.conn = c;
 	if ((fp = open_memstream(&body, &blen)) == NULL) {
 		evbuffer_add(out, NOMEM, sizeof(NOMEM) - 1);
 		return;
 	}
 	json_out_fields(&w, fp);
 	rc = dispatch(&w, &req, line, len);
+	if (rc == SRV_LATER) {
+		fclose(fp);
+		free(body);
+		return;
+	}
 	/* the writer escapes every NUL: body is one string */
 	if (fclose(fp) != 0 ||
 	    evbuffer_add_printf(out, "{\"ok\":%s%s}\n", rc == 0 ? "true" : "false", body) < 0)
@@ -217,6 +239,8 @@ client_settle(struct client *c)
 {
 	size_t pending = evbuffer_get_length(bufferevent_get_output(c->bev));
 
+	if (c->later != NULL)
+		return; /* waiting for an answer: reading goes on only to notice a hang-up */
 	if (c->closing || c->eof) {
 		if (pending == 0)
 			client_free(c);
@@ -236,7 +260,7 @@ client_process(struct client *c)
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	char line[MAX_LINE + 1];
 
-	while (!c->closing && evbuffer_get_length(out) < MAX_PENDING) {
+	while (!c->closing && c->later == NULL && evbuffer_get_length(out) < MAX_PENDING) {
 		struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
 		size_t have = evbuffer_get_length(in), n;
 
@@ -262,6 +286,53 @@ client_process(struct client *c)
 		client_request(c, line, n);
 	}
 	client_settle(c);
+}
+
+struct srv_later *
+srv_later_new(const struct srv_req *r, void (*gone)(void *arg), void *arg)
+{
+	static const struct timeval stuck = {WRITE_S, 0};
+	struct client *c = r->conn;
+	struct srv_later *l;
+
+	if (c == NULL || c->later != NULL || (l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->c = c;
+	l->gone = gone;
+	l->arg = arg;
+	c->later = l;
+	/* no idle timeout while the answer is being worked out */
+	bufferevent_set_timeouts(c->bev, NULL, &stuck);
+	return l;
+}
+
+void
+srv_later_answer(struct srv_later *l, int rc, void (*fill)(struct json_out *w, void *arg),
+	void *arg)
+{
+	static const struct timeval idle = {IDLE_S, 0}, stuck = {WRITE_S, 0};
+	struct client *c = l->c;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct json_out w;
+	char *body = NULL;
+	size_t blen = 0;
+	FILE *fp;
+
+	c->later = NULL;
+	free(l);
+	bufferevent_set_timeouts(c->bev, &idle, &stuck);
+	if ((fp = open_memstream(&body, &blen)) == NULL) {
+		evbuffer_add(out, NOMEM, sizeof(NOMEM) - 1);
+	} else {
+		json_out_fields(&w, fp);
+		fill(&w, arg);
+		if (fclose(fp) != 0 || evbuffer_add_printf(out, "{\"ok\":%s%s}\n",
+			rc == 0 ? "true" : "false", body) < 0)
+			evbuffer_add(out, NOMEM, sizeof(NOMEM) - 1);
+		free(body);
+	}
+	/* the requests that waited, or the close a finished client is owed */
+	client_process(c);
 }
 
 static void

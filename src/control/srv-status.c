@@ -173,8 +173,13 @@ write_subsystems(struct json_out *w, const struct daemon *d)
 	json_uint(w, "skipped_frames", rs.skipped_frames);
 	json_uint(w, "received", rs.received);
 	json_uint(w, "dtmf_keys", rs.dtmf_keys);
+	json_uint(w, "inband_keys", rs.inband_keys);
 	json_uint(w, "malformed", rs.malformed);
 	json_uint(w, "send_errors", rs.send_errors);
+	json_uint(w, "rtcp_sent", rs.rtcp_sent);
+	json_uint(w, "rtcp_received", rs.rtcp_received);
+	json_uint(w, "latched", rs.latched);
+	json_uint(w, "inactive", rs.inactive);
 	json_end_obj(w);
 
 	sip_stack_stats(call_mgr_sip(d->calls), &ss);
@@ -187,6 +192,11 @@ write_subsystems(struct json_out *w, const struct daemon *d)
 	json_uint(w, "tx_retransmits", ss.tx_retransmits);
 	json_uint(w, "tx_timeouts", ss.tx_timeouts);
 	json_uint(w, "tx_errors", ss.tx_errors);
+	json_uint(w, "tcp_connections", ss.tcp_connections);
+	json_uint(w, "tcp_accepted", ss.tcp_accepted);
+	json_uint(w, "tcp_connected", ss.tcp_connected);
+	json_uint(w, "tcp_closed", ss.tcp_closed);
+	json_uint(w, "tcp_refused", ss.tcp_refused);
 	json_end_obj(w);
 }
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ivr/sip.h"
 #include "ivr/util.h"
@@ -17,6 +18,9 @@
 void
 sip_dialog_free(struct sip_dialog *d)
 {
+	if (d->connlen > 0 && d->transport != NULL)
+		sip_stream_hold(d->transport, (struct sockaddr *)&d->conn, d->connlen, -1);
+	free(d->ruri);
 	free(d->call_id);
 	free(d->local_tag);
 	free(d->local_hdr);
@@ -78,6 +82,12 @@ uri_addr(const osip_uri_t *u, struct sockaddr_storage *ss, socklen_t *len)
 	return false;
 }
 
+bool
+sip_uri_addr(const struct osip_uri *u, struct sockaddr_storage *ss, socklen_t *len)
+{
+	return uri_addr(u, ss, len);
+}
+
 int
 sip_dialog_init(struct sip_dialog *d, const struct sip_msg *inv, const char *local_tag)
 {
@@ -85,7 +95,8 @@ sip_dialog_init(struct sip_dialog *d, const struct sip_msg *inv, const char *loc
 	osip_contact_t *ct = NULL;
 	osip_record_route_t *rr = NULL;
 	char *s = NULL;
-	const osip_uri_t *dest_uri;
+	osip_uri_t *dest_uri;
+	osip_uri_param_t *tp = NULL;
 	int rc = ENOMEM;
 
 	memset(d, 0, sizeof(*d));
@@ -126,17 +137,44 @@ sip_dialog_init(struct sip_dialog *d, const struct sip_msg *inv, const char *loc
 	d->remote_cseq = sip_msg_cseq(inv);
 	d->local_cseq = arc4random_uniform(10000) + 1;
 	d->transport = inv->transport;
-	snprintf(d->contact, sizeof(d->contact), "<sip:ivr@%s>",
-		sip_transport_hostport(inv->transport));
-	/* RFC 3261 12.2.1.1: the first route (loose routing) or the remote target; a host
-	 * that is a name, or a private address we cannot reach, gets the INVITE's source. */
+	/* RFC 3261 12.2.1.1: requests go to the first route, or to the remote target without
+	 * a route set. A first route without ;lr is a strict router: it becomes the
+	 * Request-URI and the remote target the last Route. */
 	rr = NULL;
 	dest_uri = ct->url;
-	if (osip_message_get_record_route(om, 0, &rr) >= 0 && rr != NULL)
+	if (osip_message_get_record_route(om, 0, &rr) >= 0 && rr != NULL && rr->url != NULL) {
+		osip_uri_param_t *lr = NULL;
 		dest_uri = rr->url;
+		d->strict = osip_uri_uparam_get_byname(rr->url, "lr", &lr) != 0 || lr == NULL;
+	}
+	s = NULL;
+	if (osip_uri_to_str(d->strict ? dest_uri : ct->url, &s) != 0)
+		goto fail;
+	if ((d->ruri = dup_osip(s)) == NULL)
+		goto fail;
+	/* the next hop's ;transport, else the INVITE's */
+	if (osip_uri_uparam_get_byname(dest_uri, "transport", &tp) == 0 && tp != NULL &&
+	    tp->gvalue != NULL) {
+		struct sip_transport *t = sip_stack_find(inv->transport->stack,
+			strcasecmp(tp->gvalue, "tcp") == 0, inv->src.ss_family);
+		if (t != NULL)
+			d->transport = t;
+	}
+	snprintf(d->contact, sizeof(d->contact), "<sip:ivr@%s%s>",
+		sip_transport_hostport(d->transport), d->transport->stream ? ";transport=tcp" : "");
+	/* a host that is a name, or a private address we cannot reach, gets the INVITE's
+	 * source */
 	if (!uri_addr(dest_uri, &d->dest, &d->destlen)) {
 		memcpy(&d->dest, &inv->src, inv->srclen);
 		d->destlen = inv->srclen;
+	}
+	/* RFC 5923, RFC 5626 practice: without proxies in the route set, the caller is reached
+	 * over its own connection while it is open (a phone behind NAT can be reached no other
+	 * way); the dialog keeps that connection from the idle timeout. */
+	if (d->transport == inv->transport && inv->transport->stream && d->nroute == 0) {
+		memcpy(&d->conn, &inv->src, inv->srclen);
+		d->connlen = inv->srclen;
+		sip_stream_hold(d->transport, (struct sockaddr *)&d->conn, d->connlen, 1);
 	}
 	return 0;
 fail:
@@ -150,8 +188,9 @@ sip_dialog_request(char **out, size_t *len, struct sip_dialog *d, const char *me
 	const char *user_agent)
 {
 	size_t blen = body != NULL ? strlen(body) : 0;
-	size_t size = 2048 + blen + (extra ? strlen(extra) : 0) + strlen(d->remote_target) +
-		strlen(d->local_hdr) + strlen(d->remote_hdr) + strlen(d->call_id);
+	const char *ruri = d->ruri != NULL ? d->ruri : d->remote_target;
+	size_t size = 2048 + blen + (extra ? strlen(extra) : 0) + 2 * strlen(d->remote_target) +
+		strlen(ruri) + strlen(d->local_hdr) + strlen(d->remote_hdr) + strlen(d->call_id);
 	size_t off = 0;
 	char *buf;
 
@@ -162,15 +201,18 @@ sip_dialog_request(char **out, size_t *len, struct sip_dialog *d, const char *me
 		return ENOMEM;
 	sip_new_branch(branch, branchlen);
 	d->local_cseq++;
-	str_appendf(buf, size, &off, "%s %s SIP/2.0\r\n", method, d->remote_target);
-	str_appendf(buf, size, &off, "Via: SIP/2.0/UDP %s;branch=%s;rport\r\n",
-		sip_transport_hostport(d->transport), branch);
+	str_appendf(buf, size, &off, "%s %s SIP/2.0\r\n", method, ruri);
+	str_appendf(buf, size, &off, "Via: SIP/2.0/%s %s;branch=%s;rport\r\n",
+		sip_transport_proto(d->transport), sip_transport_hostport(d->transport), branch);
 	str_appendf(buf, size, &off, "Max-Forwards: 70\r\n");
 	str_appendf(buf, size, &off, "From: %s\r\nTo: %s\r\n", d->local_hdr, d->remote_hdr);
 	str_appendf(buf, size, &off, "Call-ID: %s\r\nCSeq: %u %s\r\n", d->call_id,
 		d->local_cseq, method);
-	for (size_t i = 0; i < d->nroute; i++)
+	/* a strict router took the first route as Request-URI; the remote target goes last */
+	for (size_t i = d->strict ? 1 : 0; i < d->nroute; i++)
 		str_appendf(buf, size, &off, "Route: %s\r\n", d->route[i]);
+	if (d->strict)
+		str_appendf(buf, size, &off, "Route: <%s>\r\n", d->remote_target);
 	str_appendf(buf, size, &off, "Contact: %s\r\n", d->contact);
 	if (user_agent != NULL)
 		str_appendf(buf, size, &off, "User-Agent: %s\r\n", user_agent);
@@ -203,8 +245,14 @@ sip_dialog_send(struct sip_client_tx **txp, struct sip_stack *s, struct sip_dial
 		s->user_agent);
 	if (rc != 0)
 		return rc;
-	rc = sip_client_send(txp, s, d->transport, (struct sockaddr *)&d->dest, d->destlen,
-		method, branch, msg, len, cb, arg);
+	/* RFC 3261 18.1.1: the dialog's connection while it is open, else a new one */
+	if (d->connlen > 0 && sip_stream_open(d->transport, (struct sockaddr *)&d->conn,
+		d->connlen))
+		rc = sip_client_send(txp, s, d->transport, (struct sockaddr *)&d->conn, d->connlen,
+			method, branch, msg, len, cb, arg);
+	else
+		rc = sip_client_send(txp, s, d->transport, (struct sockaddr *)&d->dest,
+			d->destlen, method, branch, msg, len, cb, arg);
 	free(msg);
 	return rc;
 }

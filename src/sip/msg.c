@@ -100,14 +100,69 @@ sip_msg_to_user(const struct sip_msg *m)
 	return M(m)->to != NULL ? uri_user(M(m)->to->url) : "";
 }
 
+/* RFC 3261 7.3.3 and the IANA registry: compact forms libosip2 keeps as plain headers. */
+static const char *const compact[][2] = {
+	{"event", "o"}, {"refer-to", "r"}, {"referred-by", "b"}, {"supported", "k"},
+	{"subject", "s"}, {"allow-events", "u"}, {"session-expires", "x"},
+	{"content-encoding", "e"}, {"accept-contact", "a"}, {"reject-contact", "j"},
+	{"request-disposition", "d"}, {"identity", "y"},
+};
+
 const char *
 sip_msg_header(const struct sip_msg *m, const char *name)
 {
 	osip_header_t *h = NULL;
 
-	if (osip_message_header_get_byname(M(m), name, 0, &h) < 0 || h == NULL)
-		return NULL;
-	return h->hvalue;
+	if (osip_message_header_get_byname(M(m), name, 0, &h) >= 0 && h != NULL)
+		return h->hvalue;
+	/* the same header by its other name */
+	for (size_t i = 0; i < ARRAY_LEN(compact); i++) {
+		const char *other = strcasecmp(name, compact[i][0]) == 0 ? compact[i][1] :
+			strcasecmp(name, compact[i][1]) == 0 ? compact[i][0] : NULL;
+		if (other != NULL && osip_message_header_get_byname(M(m), other, 0, &h) >= 0 &&
+		    h != NULL)
+			return h->hvalue;
+	}
+	return NULL;
+}
+
+/* token is one of the comma-separated values of value. */
+static bool
+list_has(const char *value, const char *token)
+{
+	size_t n = strlen(token);
+
+	while (value != NULL && *value != '\0') {
+		size_t len;
+
+		value += strspn(value, " \t,");
+		len = strcspn(value, ", \t;");
+		if (len == n && strncasecmp(value, token, n) == 0)
+			return true;
+		value += strcspn(value, ",");
+	}
+	return false;
+}
+
+bool
+sip_msg_lists(const struct sip_msg *m, const char *name, const char *token)
+{
+	osip_header_t *h = NULL;
+
+	/* libosip2 parses Allow into its own list, one entry per value */
+	if (strcasecmp(name, "allow") == 0) {
+		for (int i = 0; i < osip_list_size(&M(m)->allows); i++) {
+			osip_allow_t *a = osip_list_get(&M(m)->allows, i);
+			if (a != NULL && list_has(a->value, token))
+				return true;
+		}
+		return false;
+	}
+	for (int pos = 0; (pos = osip_message_header_get_byname(M(m), name, pos, &h)) >= 0;
+	     pos++)
+		if (h != NULL && list_has(h->hvalue, token))
+			return true;
+	return false;
 }
 
 const char *

@@ -541,3 +541,65 @@ sdp_write_answer(char *buf, size_t size, const struct sdp_media *m, const char *
 		return -1;
 	return (int)off;
 }
+
+int
+sdp_write_offer(char *buf, size_t size, const char *local_ip, uint16_t local_port,
+	uint64_t sess_id, uint64_t sess_version, enum sdp_dir dir, unsigned ptime)
+{
+	struct in6_addr addr;
+	const char *ipver;
+	size_t off = 0;
+
+	if (inet_pton(AF_INET, local_ip, &addr) == 1)
+		ipver = "IP4";
+	else if (inet_pton(AF_INET6, local_ip, &addr) == 1)
+		ipver = "IP6";
+	else
+		return -1;
+	if ((unsigned)dir >= ARRAY_LEN(dir_names))
+		return -1;
+	str_appendf(buf, size, &off,
+		"v=0\r\n"
+		"o=ivrd %" PRIu64 " %" PRIu64 " IN %s %s\r\n"
+		"s=ivrd\r\n"
+		"c=IN %s %s\r\n"
+		"t=0 0\r\n"
+		"m=audio %u RTP/AVP 0 8 %d\r\n"
+		"a=rtpmap:0 PCMU/8000\r\n"
+		"a=rtpmap:8 PCMA/8000\r\n"
+		"a=rtpmap:%d telephone-event/8000\r\n"
+		"a=fmtp:%d 0-15\r\n",
+		sess_id, sess_version, ipver, local_ip, ipver, local_ip, local_port,
+		SDP_OFFER_TE_PT, SDP_OFFER_TE_PT, SDP_OFFER_TE_PT);
+	if (ptime != 0)
+		str_appendf(buf, size, &off, "a=ptime:%u\r\n", ptime);
+	str_appendf(buf, size, &off, "a=%s\r\n", dir_names[dir]);
+	if (off >= size)
+		return -1;
+	return (int)off;
+}
+
+int
+sdp_answer_parse(struct sdp_media *m, const char *body, size_t len, char *err, size_t errlen)
+{
+	struct sdp_media r;
+	int rc;
+
+	if ((rc = sdp_negotiate(&r, body, len, err, errlen)) != 0)
+		return rc;
+	/* RFC 3264 6: the answer's first m= line answers our only one */
+	if (r.nstreams > 0 && r.chosen != 0) {
+		set_err(err, errlen, "the answer rejects our audio stream (port 0)");
+		return ENOTSUP;
+	}
+	/* RFC 3264 6.1: the answerer uses the payload types of the offer */
+	if ((r.codec == IVR_PCMU && r.codec_pt != 0) || (r.codec == IVR_PCMA && r.codec_pt != 8)) {
+		set_err(err, errlen, "the answer puts %s on payload type %d, not the offer's",
+			r.codec == IVR_PCMU ? "PCMU" : "PCMA", r.codec_pt);
+		return ENOTSUP;
+	}
+	if (r.te_pt != SDP_OFFER_TE_PT)
+		r.te_pt = -1;
+	*m = r;
+	return 0;
+}

@@ -46,10 +46,16 @@ struct sip_client_tx {
 	char *msg;
 	size_t len;
 	struct event *timer;
-	unsigned interval; /* Timer E */
-	int64_t deadline;  /* Timer F */
+	unsigned interval; /* Timer E (Timer A for INVITE) */
+	int64_t deadline;  /* Timer F (Timer B for INVITE) */
 	sip_client_cb cb;
+	sip_client_cb provisional;
 	void *arg;
+	/* INVITE (RFC 3261 17.1.1, RFC 6026): */
+	bool invite;
+	bool proceeding; /* a provisional response came: no more retransmissions, no Timer B */
+	char *ack;       /* our ACK for the non-2xx final, sent again for each retransmission */
+	size_t acklen;
 };
 
 /* RFC 3261 17.2.3: match on branch, sent-by and method (ACK matches its INVITE); requests
@@ -109,7 +115,7 @@ server_timer(evutil_socket_t fd, short what, void *arg)
 	if (tx->state == TX_COMPLETED && tx->invite && tx->code >= 300) {
 		int64_t now = clock_mono_ms();
 
-		if (now >= tx->deadline) {
+		if (now >= tx->deadline || tx->req->transport->stream) {
 			/* Timer H: the caller never acknowledged our final response */
 			log_msg(LOG_PRIO_NOTICE, "sip", tx->req->call_id,
 				"no ACK for %d to INVITE", tx->code);
@@ -118,7 +124,7 @@ server_timer(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		/* Timer G */
-		sip_send(tx->req->transport, (struct sockaddr *)&tx->req->src, tx->req->srclen,
+		sip_send_reply(tx->req->transport, (struct sockaddr *)&tx->req->src, tx->req->srclen,
 			tx->resp, tx->resplen);
 		tx->stack->stats.tx_retransmits++;
 		tx->interval = tx->interval * 2 < SIP_T2 ? tx->interval * 2 : SIP_T2;
@@ -174,7 +180,7 @@ sip_tx_request_in(struct sip_stack *s, struct sip_msg *m)
 	if (tx != NULL) {
 		s->stats.rx_retransmits++;
 		if (tx->resp != NULL && tx->state != TX_ACCEPTED)
-			sip_send(m->transport, (struct sockaddr *)&m->src, m->srclen, tx->resp,
+			sip_send_reply(m->transport, (struct sockaddr *)&m->src, m->srclen, tx->resp,
 				tx->resplen);
 		sip_msg_free(m);
 		return;
@@ -230,7 +236,8 @@ sip_respond(struct sip_server_tx *tx, int code, const char *reason, const char *
 		tx->stack->user_agent);
 	if (rc != 0)
 		return rc;
-	sip_send(tx->req->transport, (struct sockaddr *)&tx->req->src, tx->req->srclen, buf, len);
+	sip_send_reply(tx->req->transport, (struct sockaddr *)&tx->req->src, tx->req->srclen, buf,
+		len);
 	free(tx->resp);
 	tx->resp = buf;
 	tx->resplen = len;
@@ -248,7 +255,8 @@ sip_respond(struct sip_server_tx *tx, int code, const char *reason, const char *
 		tx->state = TX_COMPLETED;
 		tx->interval = SIP_T1;
 		tx->deadline = clock_mono_ms() + SIP_TX_TIMEOUT; /* Timer H */
-		server_arm(tx, SIP_T1);                         /* Timer G */
+		/* Timer G, but not over TCP (RFC 3261 17.2.1) */
+		server_arm(tx, tx->req->transport->stream ? SIP_TX_TIMEOUT : SIP_T1);
 	}
 	return 0;
 }
@@ -266,7 +274,16 @@ client_free(struct sip_client_tx *tx)
 	if (tx->timer != NULL)
 		event_free(tx->timer);
 	free(tx->msg);
+	free(tx->ack);
 	free(tx);
+}
+
+static void
+client_arm(struct sip_client_tx *tx, unsigned ms)
+{
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+
+	evtimer_add(tx->timer, &tv);
 }
 
 static void
@@ -279,12 +296,14 @@ client_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
-	if (tx->state != TX_PROCEEDING) {
-		client_free(tx); /* Timer K ended */
+	if (tx->state != TX_PROCEEDING || (tx->invite && tx->proceeding)) {
+		/* Timer K or D ended, the 2xx window (RFC 6026 Timer M) closed, or an INVITE left
+		 * by its owner got no final response in 64*T1 (RFC 3261 9.1) */
+		client_free(tx);
 		return;
 	}
 	if (now >= tx->deadline) {
-		/* Timer F */
+		/* Timer F (Timer B for INVITE) */
 		sip_client_cb cb = tx->cb;
 		tx->stack->stats.tx_timeouts++;
 		tx->cb = NULL;
@@ -295,7 +314,10 @@ client_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	sip_send(tx->transport, (struct sockaddr *)&tx->dst, tx->dstlen, tx->msg, tx->len);
 	tx->stack->stats.tx_retransmits++;
-	tx->interval = tx->interval * 2 < SIP_T2 ? tx->interval * 2 : SIP_T2; /* Timer E */
+	if (tx->invite)
+		tx->interval *= 2; /* Timer A: doubling without a cap */
+	else
+		tx->interval = tx->interval * 2 < SIP_T2 ? tx->interval * 2 : SIP_T2; /* Timer E */
 	ms = next_wait(tx->interval, tx->deadline, now);
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
@@ -325,6 +347,7 @@ sip_client_send(struct sip_client_tx **txp, struct sip_stack *s, struct sip_tran
 	tx->len = len;
 	tx->cb = cb;
 	tx->arg = arg;
+	tx->invite = strcmp(method, "INVITE") == 0;
 	tx->interval = SIP_T1;
 	tx->deadline = clock_mono_ms() + SIP_TX_TIMEOUT;
 	tx->timer = evtimer_new(s->base, client_timer, tx);
@@ -337,6 +360,9 @@ sip_client_send(struct sip_client_tx **txp, struct sip_stack *s, struct sip_tran
 		hmap_del(s->client_tx, tx->key);
 		goto fail;
 	}
+	/* RFC 3261 17.1.1.2, 17.1.2.2: no Timer A or E over TCP, Timer B or F still */
+	if (t->stream)
+		tv = (struct timeval){.tv_sec = SIP_TX_TIMEOUT / 1000};
 	evtimer_add(tx->timer, &tv);
 	*txp = tx;
 	return 0;
@@ -351,8 +377,141 @@ fail:
 void
 sip_client_detach(struct sip_client_tx *tx)
 {
-	if (tx != NULL)
-		tx->cb = NULL;
+	if (tx == NULL)
+		return;
+	tx->cb = NULL;
+	tx->provisional = NULL;
+	/* an INVITE past its provisional has no timer left: give it 64*T1 for a final */
+	if (tx->invite && tx->state == TX_PROCEEDING && tx->proceeding)
+		client_arm(tx, SIP_TX_TIMEOUT);
+}
+
+void
+sip_client_on_provisional(struct sip_client_tx *tx, sip_client_cb cb)
+{
+	tx->provisional = cb;
+}
+
+/* RFC 3261 17.1.1.3: the ACK for a non-2xx final is the INVITE's Request-URI, top Via
+ * (same branch), From, Call-ID, CSeq number and Route, with the response's To. */
+static int
+build_ack(struct sip_client_tx *tx, const struct sip_msg *resp)
+{
+	osip_message_t *inv = NULL, *om = resp->osip;
+	osip_list_iterator_t it;
+	osip_via_t *via = NULL;
+	size_t size = tx->len + 512, off = 0;
+	char *buf = NULL, *s = NULL;
+	int rc = ENOMEM;
+
+	if (osip_message_init(&inv) != 0)
+		return ENOMEM;
+	if (osip_message_parse(inv, tx->msg, tx->len) != 0 || inv->req_uri == NULL ||
+	    osip_message_get_via(inv, 0, &via) < 0 || via == NULL || inv->cseq == NULL ||
+	    om->to == NULL) {
+		rc = EPROTO;
+		goto out;
+	}
+	if ((buf = malloc(size)) == NULL)
+		goto out;
+	if (osip_uri_to_str(inv->req_uri, &s) != 0)
+		goto out;
+	str_appendf(buf, size, &off, "ACK %s SIP/2.0\r\n", s);
+	osip_free(s);
+	s = NULL;
+	if (osip_via_to_str(via, &s) != 0)
+		goto out;
+	str_appendf(buf, size, &off, "Via: %s\r\nMax-Forwards: 70\r\n", s);
+	osip_free(s);
+	s = NULL;
+	for (osip_route_t *r = osip_list_get_first(&inv->routes, &it); r != NULL;
+	     r = osip_list_get_next(&it)) {
+		if (osip_route_to_str(r, &s) != 0)
+			goto out;
+		str_appendf(buf, size, &off, "Route: %s\r\n", s);
+		osip_free(s);
+		s = NULL;
+	}
+	if (osip_from_to_str(inv->from, &s) != 0)
+		goto out;
+	str_appendf(buf, size, &off, "From: %s\r\n", s);
+	osip_free(s);
+	s = NULL;
+	if (osip_to_to_str(om->to, &s) != 0)
+		goto out;
+	str_appendf(buf, size, &off, "To: %s\r\n", s);
+	osip_free(s);
+	s = NULL;
+	if (osip_call_id_to_str(inv->call_id, &s) != 0)
+		goto out;
+	str_appendf(buf, size, &off, "Call-ID: %s\r\nCSeq: %s ACK\r\n", s, inv->cseq->number);
+	str_appendf(buf, size, &off, "Content-Length: 0\r\n\r\n");
+	if (off >= size) {
+		rc = EMSGSIZE;
+		goto out;
+	}
+	free(tx->ack);
+	tx->ack = buf;
+	tx->acklen = off;
+	buf = NULL;
+	rc = 0;
+out:
+	osip_free(s);
+	free(buf);
+	osip_message_free(inv);
+	return rc;
+}
+
+/* RFC 3261 17.1.1.2 with RFC 6026: provisional responses stop Timers A and B; a non-2xx
+ * final is ACKed here and its retransmissions absorbed (Timer D); every 2xx, the first and
+ * retransmitted or forked ones within 64*T1, goes to the owner, who ACKs it. */
+static void
+invite_response(struct sip_client_tx *tx, const struct sip_msg *m, int code)
+{
+	sip_client_cb cb;
+
+	if (code < 200) {
+		if (tx->state != TX_PROCEEDING)
+			return;
+		if (!tx->proceeding) {
+			tx->proceeding = true;
+			evtimer_del(tx->timer);
+		}
+		if (tx->provisional != NULL)
+			tx->provisional(tx->arg, code, m);
+		return;
+	}
+	if (code < 300) {
+		if (tx->state == TX_COMPLETED)
+			return;
+		if (tx->state == TX_PROCEEDING) {
+			tx->state = TX_ACCEPTED;
+			tx->provisional = NULL;
+			client_arm(tx, SIP_TX_TIMEOUT); /* Timer M */
+		}
+		if (tx->cb != NULL)
+			tx->cb(tx->arg, code, m);
+		return;
+	}
+	if (tx->state == TX_COMPLETED) {
+		/* a retransmitted final: our ACK was lost */
+		if (tx->ack != NULL)
+			sip_send(tx->transport, (struct sockaddr *)&tx->dst, tx->dstlen, tx->ack,
+				tx->acklen);
+		return;
+	}
+	if (tx->state != TX_PROCEEDING)
+		return;
+	tx->state = TX_COMPLETED;
+	tx->provisional = NULL;
+	if (build_ack(tx, m) == 0)
+		sip_send(tx->transport, (struct sockaddr *)&tx->dst, tx->dstlen, tx->ack,
+			tx->acklen);
+	client_arm(tx, SIP_TX_TIMEOUT / 2); /* Timer D: 32 s over UDP */
+	cb = tx->cb;
+	tx->cb = NULL;
+	if (cb != NULL)
+		cb(tx->arg, code, m);
 }
 
 void
@@ -370,6 +529,11 @@ sip_tx_response_in(struct sip_stack *s, struct sip_msg *m)
 	if (br != NULL && br->gvalue != NULL) {
 		snprintf(key, sizeof(key), "%s|%s", br->gvalue, om->cseq->method);
 		tx = hmap_get(s->client_tx, key);
+	}
+	if (tx != NULL && tx->invite) {
+		invite_response(tx, m, code);
+		sip_msg_free(m);
+		return;
 	}
 	if (tx == NULL || tx->state != TX_PROCEEDING) {
 		if (tx == NULL && log_tracing(LOG_TRACE_SIP))

@@ -1,4 +1,5 @@
-/* UDP transport: sockets, parsing, the checks every request must pass (RFC 3261 8.2). */
+/* Transports (UDP here, TCP in stream.c): sockets, parsing, the checks every request must
+ * pass (RFC 3261 8.2). */
 #include <sys/time.h>
 #include <time.h>
 
@@ -35,10 +36,13 @@ sip_stack_new(struct sip_stack **sp, struct event_base *base, const struct sip_h
 	/* the ivrd.sip defaults, until the configuration sets its own */
 	s->max_size = 16384;
 	s->max_headers = 100;
+	s->max_conns = 1024;
+	s->idle_ms = 120000;
 	s->user_agent = strdup(user_agent != NULL ? user_agent : "ivrd");
 	if (s->user_agent == NULL)
 		goto out;
-	if ((rc = hmap_new(&s->server_tx)) != 0 || (rc = hmap_new(&s->client_tx)) != 0)
+	if ((rc = hmap_new(&s->server_tx)) != 0 || (rc = hmap_new(&s->client_tx)) != 0 ||
+	    (rc = hmap_new(&s->conns)) != 0 || (rc = hmap_new(&s->holds)) != 0)
 		goto out;
 	*sp = s;
 	return 0;
@@ -56,6 +60,10 @@ sip_stack_free(struct sip_stack *s)
 		sip_tx_free_all(s);
 	hmap_free(s->server_tx);
 	hmap_free(s->client_tx);
+	if (s->conns != NULL)
+		sip_stream_free_all(s);
+	hmap_free(s->conns);
+	hmap_free(s->holds);
 	for (size_t i = 0; i < s->ntransports; i++) {
 		struct sip_transport *t = s->transports[i];
 		if (t->ev != NULL)
@@ -81,6 +89,13 @@ sip_stack_limits(struct sip_stack *s, size_t max_size, unsigned max_headers)
 	s->max_headers = max_headers;
 }
 
+void
+sip_stack_stream_limits(struct sip_stack *s, unsigned max_conns, unsigned idle_s)
+{
+	s->max_conns = max_conns;
+	s->idle_ms = idle_s * 1000;
+}
+
 struct sip_transport *
 sip_stack_transport(struct sip_stack *s)
 {
@@ -91,6 +106,22 @@ const char *
 sip_transport_hostport(const struct sip_transport *t)
 {
 	return t->hostport;
+}
+
+struct sip_transport *
+sip_stack_find(struct sip_stack *s, bool stream, int family)
+{
+	for (size_t i = 0; i < s->ntransports; i++)
+		if (s->transports[i]->stream == stream &&
+		    s->transports[i]->addr.ss_family == family)
+			return s->transports[i];
+	return NULL;
+}
+
+const char *
+sip_transport_proto(const struct sip_transport *t)
+{
+	return t->stream ? "TCP" : "UDP";
 }
 
 bool
@@ -108,8 +139,8 @@ sip_log_allowed(struct sip_stack *s)
 	return ++s->log_count <= 10;
 }
 
-static void
-addr_str(const struct sockaddr *sa, char *host, size_t hostlen, unsigned *port)
+void
+sip_addr_str(const struct sockaddr *sa, char *host, size_t hostlen, unsigned *port)
 {
 	if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
@@ -126,21 +157,117 @@ int
 sip_send(struct sip_transport *t, const struct sockaddr *dst, socklen_t dstlen,
 	const char *buf, size_t len)
 {
-	ssize_t n = sendto(t->fd, buf, len, 0, dst, dstlen);
+	int rc;
 
-	if (n < 0) {
+	if (t->stream) {
+		rc = sip_stream_send(t, dst, dstlen, buf, len, true);
+	} else {
+		ssize_t n = sendto(t->fd, buf, len, 0, dst, dstlen);
+		rc = n < 0 ? errno : 0;
+	}
+	if (rc != 0) {
 		t->stack->stats.tx_errors++;
-		return errno;
+		return rc;
 	}
 	t->stack->stats.tx_messages++;
 	if (log_tracing(LOG_TRACE_SIP)) {
 		char host[64];
 		unsigned port;
-		addr_str(dst, host, sizeof(host), &port);
+		sip_addr_str(dst, host, sizeof(host), &port);
 		log_msg(LOG_PRIO_DEBUG, "sip", NULL, "send %zu bytes to %s:%u: %.*s", len, host,
 			port, (int)(len < 400 ? len : 400), buf);
 	}
 	return 0;
+}
+
+/* The top Via of a response we built: its received address (else its host) and its
+ * sent-by port (else 5060). */
+static bool
+via_dest(const char *buf, size_t len, struct sockaddr_storage *ss, socklen_t *sslen)
+{
+	const char *p = buf, *end = buf + len, *nl;
+	osip_via_t *via = NULL;
+	osip_generic_param_t *rcv = NULL;
+	char line[512], host[64];
+	long port = 5060;
+	bool ok = false;
+
+	for (; p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL; p = nl + 1) {
+		size_t n = (size_t)(nl - p);
+		if (n >= 4 && strncasecmp(p, "Via:", 4) == 0) {
+			p += 4;
+			n -= 4;
+		} else if (n >= 2 && strncasecmp(p, "v:", 2) == 0) {
+			p += 2;
+			n -= 2;
+		} else {
+			continue;
+		}
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (n >= sizeof(line))
+			return false;
+		memcpy(line, p, n);
+		line[n] = '\0';
+		break;
+	}
+	if (p >= end || nl == NULL || osip_via_init(&via) != 0)
+		return false;
+	if (osip_via_parse(via, line) != 0 || via->host == NULL)
+		goto out;
+	osip_via_param_get_byname(via, "received", &rcv);
+	str_copy(host, rcv != NULL && rcv->gvalue != NULL ? rcv->gvalue : via->host, sizeof(host));
+	if (via->port != NULL) {
+		char *e;
+		port = strtol(via->port, &e, 10);
+		if (*e != '\0' || port < 1 || port > 65535)
+			goto out;
+	}
+	memset(ss, 0, sizeof(*ss));
+	if (host[0] == '[') {
+		size_t n = strlen(host);
+		if (n < 2 || host[n - 1] != ']')
+			goto out;
+		memmove(host, host + 1, n - 2);
+		host[n - 2] = '\0';
+	}
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+		((struct sockaddr_in *)ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+		*sslen = sizeof(struct sockaddr_in);
+		ok = true;
+	} else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+		*sslen = sizeof(struct sockaddr_in6);
+		ok = true;
+	}
+out:
+	osip_via_free(via);
+	return ok;
+}
+
+int
+sip_send_reply(struct sip_transport *t, const struct sockaddr *src, socklen_t srclen,
+	const char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	int rc;
+
+	if (!t->stream || sip_stream_open(t, src, srclen))
+		return sip_send(t, src, srclen, buf, len);
+	/* RFC 3261 18.2.2: the request's connection is gone */
+	rc = ENOTCONN;
+	if (via_dest(buf, len, &ss, &sslen))
+		rc = sip_send(t, (struct sockaddr *)&ss, sslen, buf, len);
+	else
+		t->stack->stats.tx_errors++;
+	if (rc != 0 && sip_log_allowed(t->stack))
+		log_msg(LOG_PRIO_NOTICE, "sip", NULL,
+			"response dropped: its tcp connection closed and its Via is unreachable (%s)",
+			strerror(rc));
+	return rc;
 }
 
 void
@@ -164,7 +291,7 @@ mark_received(osip_message_t *om, const struct sockaddr *src)
 
 	if (osip_message_get_via(om, 0, &via) < 0 || via == NULL)
 		return;
-	addr_str(src, host, sizeof(host), &p);
+	sip_addr_str(src, host, sizeof(host), &p);
 	snprintf(port, sizeof(port), "%u", p);
 	if (via->host == NULL || strcmp(via->host, host) != 0)
 		osip_via_set_received(via, osip_strdup(host));
@@ -182,7 +309,7 @@ sip_reply_stateless(struct sip_stack *s, struct sip_msg *m, int code, const char
 
 	if (sip_build_response(&buf, &len, m, code, reason, NULL, NULL, NULL, NULL,
 		s->user_agent) == 0) {
-		sip_send(m->transport, (struct sockaddr *)&m->src, m->srclen, buf, len);
+		sip_send_reply(m->transport, (struct sockaddr *)&m->src, m->srclen, buf, len);
 		free(buf);
 	}
 }
@@ -196,7 +323,7 @@ log_bad(struct sip_stack *s, const struct sip_msg *m, const char *what)
 	s->stats.rx_malformed++;
 	if (!sip_log_allowed(s))
 		return;
-	addr_str((const struct sockaddr *)&m->src, host, sizeof(host), &port);
+	sip_addr_str((const struct sockaddr *)&m->src, host, sizeof(host), &port);
 	log_msg(LOG_PRIO_WARNING, "sip", m->call_id[0] ? m->call_id : NULL,
 		"malformed message from %s:%u: %s", host, port, what);
 }
@@ -336,6 +463,24 @@ out:
 }
 
 void
+sip_reject_unframed(struct sip_stack *s, struct sip_transport *t, const char *buf, size_t len,
+	const struct sockaddr *src, socklen_t srclen, int code, const char *reason,
+	const char *what)
+{
+	struct sip_msg *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		return;
+	m->transport = t;
+	memcpy(&m->src, src, srclen);
+	m->srclen = srclen;
+	log_bad(s, m, what);
+	if (code > 0)
+		reply_unparsed(s, m, buf, len, code, reason);
+	sip_msg_free(m);
+}
+
+void
 sip_stack_input(struct sip_stack *s, struct sip_transport *t, const char *buf, size_t len,
 	const struct sockaddr *src, socklen_t srclen)
 {
@@ -383,7 +528,7 @@ sip_stack_input(struct sip_stack *s, struct sip_transport *t, const char *buf, s
 	if (log_tracing(LOG_TRACE_SIP)) {
 		char host[64];
 		unsigned port;
-		addr_str(src, host, sizeof(host), &port);
+		sip_addr_str(src, host, sizeof(host), &port);
 		log_msg(LOG_PRIO_DEBUG, "sip", NULL, "recv %zu bytes from %s:%u: %.*s", len, host,
 			port, (int)(len < 400 ? len : 400), buf);
 	}
@@ -480,30 +625,41 @@ sip_stack_listen(struct sip_stack *s, const struct conf_listen *l)
 	if (t == NULL)
 		return ENOMEM;
 	t->stack = s;
-	t->fd = socket(l->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	t->stream = l->proto == CONF_TCP;
+	t->fd = socket(l->addr.ss_family, (t->stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK |
+		SOCK_CLOEXEC, 0);
 	if (t->fd < 0) {
 		rc = errno;
 		free(t);
 		return rc;
 	}
 	setsockopt(t->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* "[::]" and "0.0.0.0" on one port are two listeners */
+	if (l->addr.ss_family == AF_INET6)
+		setsockopt(t->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	/* bursts of call setups arrive faster than one loop pass */
-	setsockopt(t->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (!t->stream)
+		setsockopt(t->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (bind(t->fd, (const struct sockaddr *)&l->addr, l->addrlen) != 0) {
 		rc = errno;
 		goto fail;
 	}
 	t->addrlen = sizeof(t->addr);
 	getsockname(t->fd, (struct sockaddr *)&t->addr, &t->addrlen);
-	addr_str((struct sockaddr *)&t->addr, host, sizeof(host), &port);
+	sip_addr_str((struct sockaddr *)&t->addr, host, sizeof(host), &port);
 	if (t->addr.ss_family == AF_INET6)
 		snprintf(t->hostport, sizeof(t->hostport), "[%s]:%u", host, port);
 	else
 		snprintf(t->hostport, sizeof(t->hostport), "%s:%u", host, port);
-	t->ev = event_new(s->base, t->fd, EV_READ | EV_PERSIST, on_readable, t);
-	if (t->ev == NULL || event_add(t->ev, NULL) != 0) {
-		rc = ENOMEM;
-		goto fail;
+	if (t->stream) {
+		if ((rc = sip_stream_listen(t)) != 0)
+			goto fail;
+	} else {
+		t->ev = event_new(s->base, t->fd, EV_READ | EV_PERSIST, on_readable, t);
+		if (t->ev == NULL || event_add(t->ev, NULL) != 0) {
+			rc = ENOMEM;
+			goto fail;
+		}
 	}
 	nt = realloc(s->transports, (s->ntransports + 1) * sizeof(*nt));
 	if (nt == NULL) {
@@ -512,7 +668,7 @@ sip_stack_listen(struct sip_stack *s, const struct conf_listen *l)
 	}
 	s->transports = nt;
 	s->transports[s->ntransports++] = t;
-	log_info("sip", "listening on udp %s", t->hostport);
+	log_info("sip", "listening on %s %s", t->stream ? "tcp" : "udp", t->hostport);
 	return 0;
 fail:
 	if (t->ev != NULL)

@@ -85,6 +85,11 @@ def nfds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def calls_up(d, base_fds):
+    """Calls holding their media sockets (--fds-per-call: 1 before RTCP, 2 since)."""
+    return (nfds(d.proc.pid) - base_fds) // ARGS.fds_per_call
+
+
 class CpuMeter:
     """CPU% of some processes between start() and stop(), by /proc utime+stime. sample()
     while they run: a process that has exited and been reaped counts until its last sample."""
@@ -478,13 +483,13 @@ def phase_concurrency(work, levels):
             p, media, errf = sipp(d, "uac_hold.xml", ARGS.ramp, level, limit=level,
                                   extra=["-d", str(int(hold * 1000))],
                                   timeout=int(hold + ramp + 60))
-            # wait until every call is up (ivrd holds one RTP socket per call)
+            # wait until every call is up (ivrd holds an RTP and an RTCP socket per call)
             t0 = time.monotonic()
-            while nfds(d.proc.pid) - base_fds < level and p.poll() is None and \
+            while calls_up(d, base_fds) < level and p.poll() is None and \
                     time.monotonic() - t0 < ramp * 3 + 20:
                 time.sleep(0.2)
             up = time.monotonic() - t0
-            held = nfds(d.proc.pid) - base_fds
+            held = calls_up(d, base_fds)
             meter = CpuMeter(ivrd=d.proc.pid, sipp=p.pid).start()
             # a sample of streams: ivrd's first ports, for a few seconds
             cap = Capture(os.path.join(d.dir, "rtp.pcap"),
@@ -496,7 +501,7 @@ def phase_concurrency(work, levels):
             if rest > 0:
                 time.sleep(rest)
             cpu = meter.stop()
-            still = nfds(d.proc.pid) - base_fds
+            still = calls_up(d, base_fds)
             loaded = rss_kb(d.proc.pid)
             # reload under load
             size = d.log_size()
@@ -505,7 +510,7 @@ def phase_concurrency(work, levels):
             line = d.wait_log(r"generation \d+ -> \d+ in", 30, after=size)
             reload_ms = float(re.search(r"in ([\d.]+) ms", line).group(1))
             reload_wall = (time.monotonic() - t) * 1000
-            held_after = nfds(d.proc.pid) - base_fds
+            held_after = calls_up(d, base_fds)
             p.wait(hold + ramp + 120)
             ok, failed = sipp_result(p)
             deltas, nstreams, gaps = rtp_deltas(cap, media)
@@ -578,6 +583,9 @@ def main():
     ap.add_argument("--phases", default="ab")
     ap.add_argument("--time-limit", type=int, default=600, help="seconds for the whole run")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--fds-per-call", type=int, default=2,
+                    help="sockets ivrd holds per call (2: RTP and RTCP; 1 for builds before "
+                         "RTCP), to count the calls up")
     ARGS = ap.parse_args()
     ARGS.ivrd = os.path.abspath(ARGS.ivrd)
     DEADLINE = time.monotonic() + ARGS.time_limit

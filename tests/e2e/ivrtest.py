@@ -37,6 +37,26 @@ def free_port(kind=socket.SOCK_DGRAM):
     return port
 
 
+def free_port_all():
+    """A port free for UDP and TCP on 127.0.0.1 and ::1."""
+    for _ in range(200):
+        p = free_port(socket.SOCK_STREAM)
+        socks = []
+        try:
+            for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+                for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                    s = socket.socket(fam, kind)
+                    socks.append(s)
+                    s.bind((host, p))
+            return p
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port")
+
+
 def free_even_pair():
     """An even port whose +1 and +2 are also free (SIPp's media port uses neighbours)."""
     for _ in range(200):
@@ -100,10 +120,13 @@ class Ivrd:
     """The daemon under test."""
 
     def __init__(self, name, menus=None, depts=None, extra_ivrd="", prompt_ms=300,
-                 answer_delay=0, operator_port=None, target_port=None, numbers=None):
+                 answer_delay=0, operator_port=None, target_port=None, numbers=None,
+                 listen=None, extra_sip="", rtp_address="127.0.0.1", extra_rtp=""):
+        """listen: transports as "tcp:127.0.0.1", "udp:[::1]" ..., all on sip_port
+        (default: UDP on 127.0.0.1 only)."""
         self.name = name
         self.dir = tempfile.mkdtemp(prefix=f"ivrd-{name}-")
-        self.sip_port = free_port()
+        self.sip_port = free_port() if listen is None else free_port_all()
         self.http_port = free_port(socket.SOCK_STREAM)
         self.rtp_base = free_even_pair() // 100 * 100
         if self.rtp_base < 20000:
@@ -127,6 +150,8 @@ departments = {{
 """
         if numbers is None:
             numbers = 'numbers = ( { dnis = "18005550100"; menu = "main"; } );'
+        listen_list = ", ".join(f'"{a}:{self.sip_port}"'
+                                for a in (listen or ["udp:127.0.0.1"]))
         with open(self.conf, "w") as f:
             f.write(f"""
 ivrd: {{
@@ -135,8 +160,9 @@ ivrd: {{
   prompts_dir = "{self.prompts}";
   http_listen = "127.0.0.1:{self.http_port}";
   {extra_ivrd}
-  sip: {{ listen = ["udp:127.0.0.1:{self.sip_port}"]; answer_delay = {answer_delay}; }};
-  rtp: {{ address = "127.0.0.1"; ports = [{self.rtp_base}, {self.rtp_base + 99}]; }};
+  sip: {{ listen = [{listen_list}]; answer_delay = {answer_delay}; {extra_sip} }};
+  rtp: {{ address = "{rtp_address}"; ports = [{self.rtp_base}, {self.rtp_base + 99}];
+          {extra_rtp} }};
 }};
 {numbers}
 {depts}
@@ -253,13 +279,16 @@ ivrd: {{
 
 
 def sipp(ivrd, scenario, service="18005550100", keys=None, timeout=30, calls=1, extra=(),
-         media_port=None, local_port=None):
-    """Runs SIPp as a caller; returns (exit code, its output, its local port)."""
-    local_port = local_port or free_port()
+         media_port=None, local_port=None, transport="u1", host="127.0.0.1"):
+    """Runs SIPp as a caller; returns (exit code, its output, its local port).
+    transport: SIPp's -t (u1, t1, tn); host: 127.0.0.1 or ::1."""
+    local_port = local_port or free_port(socket.SOCK_STREAM if transport[0] == "t"
+                                         else socket.SOCK_DGRAM)
     media_port = media_port or free_even_pair()
-    cmd = ["sipp", "-t", "u1", f"127.0.0.1:{ivrd.sip_port}", "-sf",
-           os.path.join(SIPP_DIR, scenario), "-s", service, "-i", "127.0.0.1",
-           "-p", str(local_port), "-mi", "127.0.0.1", "-mp", str(media_port),
+    remote = f"[{host}]" if ":" in host else host
+    cmd = ["sipp", "-t", transport, f"{remote}:{ivrd.sip_port}", "-sf",
+           os.path.join(SIPP_DIR, scenario), "-s", service, "-i", host,
+           "-p", str(local_port), "-mi", host, "-mp", str(media_port),
            "-m", str(calls), "-nostdin", "-timeout", f"{timeout}s", "-timeout_error",
            "-trace_err", "-error_file", os.path.join(ivrd.dir, f"sipp-{local_port}.err")]
     for k, v in (keys or {}).items():

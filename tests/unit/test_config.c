@@ -208,8 +208,9 @@ static const char good[] =
 	"  prompts_dir = \"@DIR@/prompts\";\n"
 	"  languages = [\"en\", \"vi\"];\n"
 	"  sip: {\n"
-	"    listen = [\"udp:127.0.0.1:5070\", \"udp:[::1]:5071\"];\n"
+	"    listen = [\"udp:127.0.0.1:5070\", \"udp:[::1]:5071\", \"tcp:[::1]:5071\"];\n"
 	"    answer_delay = 1.5;\n"
+	"    tcp_idle_timeout = 30;\n"
 	"  };\n"
 	"  rtp: {\n"
 	"    address = \"127.0.0.2\";\n"
@@ -298,11 +299,16 @@ test_good(void)
 	CHECK_INT(c->nlangs, 2);
 	CHECK_STR(c->langs[0], "en");
 	CHECK_STR(c->langs[1], "vi");
-	CHECK_INT(c->nlisten, 2);
+	CHECK_INT(c->nlisten, 3);
 	CHECK_STR(c->listen[0].text, "udp:127.0.0.1:5070");
 	CHECK_INT(c->listen[0].addr.ss_family, AF_INET);
+	CHECK_INT(c->listen[0].proto, CONF_UDP);
 	CHECK_STR(c->listen[1].text, "udp:[::1]:5071");
 	CHECK_INT(c->listen[1].addr.ss_family, AF_INET6);
+	CHECK_INT(c->listen[2].proto, CONF_TCP);
+	CHECK_INT(c->listen[2].addr.ss_family, AF_INET6);
+	CHECK_INT(c->tcp_idle_timeout, 30);
+	CHECK_INT(c->max_connections, 1024);
 	CHECK_INT(c->answer_delay_ms, 1500);
 	CHECK_STR(c->user_agent, "ivrd");
 	CHECK_STR(c->rtp_address, "127.0.0.2");
@@ -504,7 +510,8 @@ test_errors(void)
 	load_bad(f, 19);
 
 	ERROR(f, bad, "udp:localhost", "ivrd.sip.listen: \"udp:localhost:5060\" is not "
-		"udp:ADDRESS:PORT with a numeric IPv4 or [IPv6] address and a port 1-65535");
+		"udp:ADDRESS:PORT or tcp:ADDRESS:PORT with a numeric IPv4 or [IPv6] address and a "
+		"port 1-65535");
 	ERROR(f, bad, "70000", "ivrd.rtp.ports: [80, 70000] must be two ports from 1024 to "
 		"65534, first < last");
 	ERROR(f, bad, "1-800-555-0100", "numbers.[2]: dnis 18005550100 is listed twice");

@@ -728,7 +728,112 @@ test_answer_limits(void)
 	CHECK_INT(sdp_write_answer(small, sizeof(small), &m, "192.0.2.200", 30000, 1, 1), -1);
 }
 
-CHECK_MAIN(T(test_offers), T(test_ptime), T(test_direction), T(test_codec_choice),
+static void
+test_write_offer(void)
+{
+	static const enum sdp_dir dirs[] = {SDP_SENDRECV, SDP_SENDONLY, SDP_RECVONLY, SDP_INACTIVE};
+	struct sdp_media m;
+	char buf[SDP_ANSWER_MAX], again[SDP_ANSWER_MAX], small[SDP_ANSWER_MAX];
+	char a[64];
+	int n;
+
+	parser_init();
+	/* what a phone receiving our offer sees: PCMU first, PCMA, DTMF on 101 */
+	for (size_t i = 0; i < ARRAY_LEN(dirs); i++) {
+		n = sdp_write_offer(buf, sizeof(buf), "192.0.2.200", 30000, 7, 1, dirs[i], 20);
+		CHECK(n > 0);
+		CHECK_INT(negotiate_str(&m, buf, NULL, 0), 0);
+		CHECK_INT(m.codec, IVR_PCMU);
+		CHECK_INT(m.codec_pt, 0);
+		CHECK_INT(m.te_pt, 101);
+		CHECK_INT(m.ptime, 20);
+		CHECK_INT(m.dir, dirs[i]);
+		CHECK_INT(m.nstreams, 1);
+		CHECK_STR(addr_str(a, sizeof(a), &m), "192.0.2.200");
+		CHECK_INT(port_of(&m), 30000);
+	}
+	CHECK(strstr(buf, "a=rtpmap:8 PCMA/8000\r\n") != NULL);
+	CHECK(strstr(buf, "a=fmtp:101 0-15\r\n") != NULL);
+	CHECK(strstr(buf, "o=ivrd 7 1 IN IP4 192.0.2.200\r\n") != NULL);
+	/* no ptime: none written, the peer assumes 20 */
+	n = sdp_write_offer(buf, sizeof(buf), "2001:db8::1", 4000, 7, 1, SDP_SENDRECV, 0);
+	CHECK(n > 0);
+	CHECK(strstr(buf, "ptime") == NULL);
+	CHECK(strstr(buf, "c=IN IP6 2001:db8::1\r\n") != NULL);
+	/* RFC 3264 8: a new version changes the o= line alone */
+	n = sdp_write_offer(buf, sizeof(buf), "192.0.2.200", 30000, 7, 1, SDP_SENDRECV, 20);
+	CHECK_INT(sdp_write_offer(again, sizeof(again), "192.0.2.200", 30000, 7, 2, SDP_SENDRECV,
+		20), n);
+	CHECK(strstr(again, "o=ivrd 7 2 IN IP4") != NULL);
+	CHECK_STR(strstr(again, "s=ivrd"), strstr(buf, "s=ivrd"));
+	/* too small by any amount is refused */
+	for (int size = 0; size <= n; size++)
+		CHECK_INT(sdp_write_offer(small, (size_t)size, "192.0.2.200", 30000, 7, 1,
+			SDP_SENDRECV, 20), -1);
+	CHECK_INT(sdp_write_offer(small, (size_t)n + 1, "192.0.2.200", 30000, 7, 1,
+		SDP_SENDRECV, 20), n);
+	CHECK_INT(sdp_write_offer(small, sizeof(small), "ivr.example.com", 30000, 7, 1,
+		SDP_SENDRECV, 20), -1);
+	CHECK_INT(sdp_write_offer(small, sizeof(small), "192.0.2.200", 30000, 7, 1, 9, 20), -1);
+}
+
+static int
+answer_str(struct sdp_media *m, const char *mline, const char *attrs, char *err,
+	size_t errlen)
+{
+	char text[1024];
+	size_t len;
+	char *copy;
+	int rc;
+
+	snprintf(text, sizeof(text),
+		"v=0\r\no=- 1 1 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\r\nt=0 0\r\n"
+		"%s\r\n%s", mline, attrs);
+	len = strlen(text);
+	copy = malloc(len);
+	memcpy(copy, text, len);
+	rc = sdp_answer_parse(m, copy, len, err, errlen);
+	free(copy);
+	return rc;
+}
+
+static void
+test_answer_parse(void)
+{
+	struct sdp_media m;
+	char err[256];
+
+	parser_init();
+	CHECK_INT(answer_str(&m, "m=audio 5000 RTP/AVP 8 101",
+		"a=rtpmap:101 telephone-event/8000\r\na=recvonly\r\n", err, sizeof(err)), 0);
+	CHECK_INT(m.codec, IVR_PCMA);
+	CHECK_INT(m.codec_pt, 8);
+	CHECK_INT(m.te_pt, 101);
+	CHECK_INT(m.dir, SDP_RECVONLY);
+	CHECK_INT(port_of(&m), 5000);
+	CHECK_INT(answer_str(&m, "m=audio 5000 RTP/AVP 0", "", NULL, 0), 0);
+	CHECK_INT(m.codec, IVR_PCMU);
+	CHECK_INT(m.te_pt, -1);
+	CHECK_INT(m.dir, SDP_SENDRECV);
+	/* DTMF on a type we did not offer is not ours to decode */
+	CHECK_INT(answer_str(&m, "m=audio 5000 RTP/AVP 0 100",
+		"a=rtpmap:100 telephone-event/8000\r\n", NULL, 0), 0);
+	CHECK_INT(m.te_pt, -1);
+	/* c=0.0.0.0: the answerer sends and receives nothing yet */
+	CHECK_INT(sdp_answer_parse(&m, "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\n"
+		"c=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n", 83, NULL, 0), 0);
+	CHECK_INT(m.dir, SDP_INACTIVE);
+	/* our stream rejected, a codec on another number, no codec of ours, garbage */
+	CHECK_INT(answer_str(&m, "m=audio 0 RTP/AVP 0", "", err, sizeof(err)), ENOTSUP);
+	CHECK_INT(answer_str(&m, "m=audio 5000 RTP/AVP 96", "a=rtpmap:96 PCMU/8000\r\n", err,
+		sizeof(err)), ENOTSUP);
+	CHECK(strstr(err, "payload type 96") != NULL);
+	CHECK_INT(answer_str(&m, "m=audio 5000 RTP/AVP 18", "", err, sizeof(err)), ENOTSUP);
+	CHECK_INT(sdp_answer_parse(&m, "v=0\r\n", 5, err, sizeof(err)), EPROTO);
+	CHECK_INT(sdp_answer_parse(&m, "", 0, err, sizeof(err)), EPROTO);
+}
+
+CHECK_MAIN(T(test_write_offer), T(test_answer_parse), T(test_offers), T(test_ptime), T(test_direction), T(test_codec_choice),
 	T(test_malformed), T(test_osip_overread_mline_without_payloads), T(test_garbage),
 	T(test_answer), T(test_answer_streams), T(test_answer_streams_limits),
 	T(test_answer_limits))
