@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ivrtest import SIPP_DIR, Capture, Ivrd, free_even_pair, free_port, run  # noqa: E402
+from ivrtest import SIPP_DIR, Capture, Ivrd, free_even_pair, free_port, menus_conf, run  # noqa: E402
 
 # The headless setup of ../shared/baresip/cfg (no sound card: a 440 Hz sine as the
 # microphone, a null player), written per test so the test needs nothing outside the tree.
@@ -285,5 +285,88 @@ def test_baresip_key_2_transferred_to_billing():
                            for f, m in zip(frags, notifies)])
 
 
+def metric(d, name):
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{d.http_port}/metrics", timeout=5) as r:
+        m = re.search(r"^%s (\d+)" % name, r.read().decode(), re.M)
+    return int(m.group(1)) if m else 0
+
+
+def transferred_to_billing(d, ua, dept, dept_port):
+    """Presses 2 on baresip and follows ivrd's REFER to billing's phone."""
+    ua.command("sndcode", "2")
+    xfer = ua.event("TRANSFER", timeout=15)
+    assert xfer["param"] == f"<sip:billing@127.0.0.1:{dept_port}>", xfer
+    ua.event("CALL_ESTABLISHED", timeout=15, peeruri=f"billing@127.0.0.1:{dept_port}")
+    end = d.wait_event("call.end", timeout=15)
+    assert dept.wait(30) == 0, open(os.path.join(d.dir, "department.out"),
+                                    errors="replace").read()[-2000:]
+    assert end["result"] == "transferred", end
+    return end
+
+
+def test_baresip_over_tcp():
+    """baresip calls over TCP; ivrd's REFER and BYE go back on baresip's connection."""
+    dept_port = free_port()
+    with Ivrd("baresip-tcp", target_port=dept_port,
+              listen=["udp:127.0.0.1", "tcp:127.0.0.1"]).start() as d:
+        dept = department(d, dept_port)
+        phone = None
+        try:
+            phone = Baresip(d.dir)
+            ua = phone.ctrl
+            ua.command("dial", f"sip:18005550100@127.0.0.1:{d.sip_port};transport=tcp")
+            ua.event("CALL_ESTABLISHED", timeout=15, peeruri="18005550100")
+            d.wait_event("menu.enter", menu="main")
+            end = transferred_to_billing(d, ua, dept, dept_port)
+        finally:
+            if phone is not None:
+                phone.stop()
+            if dept.poll() is None:
+                dept.kill()
+                dept.wait(5)
+        assert metric(d, "ivrd_sip_tcp_accepted_total") >= 1
+        names = [e["event"] for e in d.events(end["call_id"])]
+        assert names.count("key") == 1 and "transfer.result" in names, names
+
+
+def test_baresip_hold_keeps_menu_place():
+    """baresip puts ivrd on hold mid-menu: no timeouts while held (the caller hears
+    nothing), and after resume a key routes from the same menu."""
+    dept_port = free_port()
+    with Ivrd("baresip-hold", target_port=dept_port,
+              menus=menus_conf(timeout=2.0)).start() as d:
+        dept = department(d, dept_port)
+        phone = None
+        try:
+            phone = Baresip(d.dir)
+            ua = phone.ctrl
+            ua.command("dial", f"sip:18005550100@127.0.0.1:{d.sip_port}")
+            ua.event("CALL_ESTABLISHED", timeout=15, peeruri="18005550100")
+            start = d.wait_event("menu.enter", menu="main")
+            ua.command("hold")
+            held = d.wait_event("hold", call_id=start["call_id"])
+            # longer than the menu's timeout, on hold
+            time.sleep(4.5)
+            ua.command("resume")
+            d.wait_event("resume", call_id=start["call_id"])
+            end = transferred_to_billing(d, ua, dept, dept_port)
+        finally:
+            if phone is not None:
+                phone.stop()
+            if dept.poll() is None:
+                dept.kill()
+                dept.wait(5)
+        ev = d.events(end["call_id"])
+        names = [e["event"] for e in ev]
+        held_at = names.index("hold")
+        resumed_at = names.index("resume")
+        assert "input.timeout" not in names[held_at:resumed_at], names
+        assert held["menu"] == "main", held
+        route = [e for e in ev if e["event"] == "route"]
+        assert route and route[0]["reason"] == "key 2 in menu main", route
+
+
 if __name__ == "__main__":
-    run([test_baresip_key_2_transferred_to_billing])
+    run([test_baresip_key_2_transferred_to_billing, test_baresip_over_tcp,
+         test_baresip_hold_keeps_menu_place])
