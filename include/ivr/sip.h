@@ -63,6 +63,8 @@ void sip_stack_limits(struct sip_stack *s, size_t max_size, unsigned max_headers
 void sip_stack_stream_limits(struct sip_stack *s, unsigned max_conns, unsigned idle_s);
 /* Local address of the first listener, for Contact and Via. */
 struct sip_transport *sip_stack_transport(struct sip_stack *s);
+/* The first listener of a kind (stream: TCP) and address family, or NULL. */
+struct sip_transport *sip_stack_find(struct sip_stack *s, bool stream, int family);
 /* Processes one datagram as if received on t (tests, fuzzing). */
 void sip_stack_input(struct sip_stack *s, struct sip_transport *t, const char *buf, size_t len,
 	const struct sockaddr *src, socklen_t srclen);

@@ -1044,10 +1044,10 @@ drop(struct call *c, const char *how)
 	ev.detail = detail;
 	record(c, &ev);
 	c->mgr->stats.drops++;
-	log_msg(LOG_PRIO_INFO, "call", c->call_id, "caller hung up in %s %s after %.1f s",
+	log_msg(LOG_PRIO_INFO, "call", c->call_id, "dropped in %s %s after %.1f s: %s",
 		c->state == CALL_MENU ? "menu" : "state",
 		c->state == CALL_MENU && c->last_menu ? c->last_menu : state_names[c->state],
-		(double)in_ivr / 1000.0);
+		(double)in_ivr / 1000.0, how);
 }
 
 /* --- answering --- */

@@ -522,13 +522,16 @@ call_mgr_dial(struct call_out **op, struct call_mgr *m, const struct call_dial_r
 		snprintf(err, errlen, "no RTP port: %s", strerror(rc));
 		goto fail;
 	}
+	/* nobody listens for keys on a test call: spare the detector */
+	rtp_session_set_inband(o->rtp, DTMF_INBAND_OFF);
 	if (sdp_write_offer(offer, sizeof(offer), conf->rtp_address, rtp_session_port(o->rtp),
 		arc4random(), 1, SDP_SENDRECV, 20) < 0) {
 		rc = EINVAL;
 		snprintf(err, errlen, "cannot write the SDP offer");
 		goto fail;
 	}
-	p.transport = sip_stack_transport(call_mgr_sip(m));
+	/* the proxy is reached over UDP, from a listener of its address family */
+	p.transport = sip_stack_find(call_mgr_sip(m), false, cob->proxy.addr.ss_family);
 	p.proxy = (const struct sockaddr *)&cob->proxy.addr;
 	p.proxylen = cob->proxy.addrlen;
 	p.route = true;
@@ -542,7 +545,7 @@ call_mgr_dial(struct call_out **op, struct call_mgr *m, const struct call_dial_r
 	p.ring_timeout_ms = cob->ring_timeout_ms;
 	if (p.transport == NULL) {
 		rc = ENOTCONN;
-		snprintf(err, errlen, "no SIP listener to send from");
+		snprintf(err, errlen, "no UDP SIP listener of the proxy's address family");
 		goto fail;
 	}
 	if ((rc = hmap_put(ob->calls, o->call_id, o)) != 0)

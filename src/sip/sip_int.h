@@ -48,7 +48,6 @@ void sip_reply_stateless(struct sip_stack *s, struct sip_msg *m, int code, const
 bool sip_log_allowed(struct sip_stack *s);
 void sip_addr_str(const struct sockaddr *sa, char *host, size_t hostlen, unsigned *port);
 /* The first listener of a kind and address family, or NULL. */
-struct sip_transport *sip_stack_find(struct sip_stack *s, bool stream, int family);
 /* A framing error on a stream: logged (rate-limited) and counted; code > 0 answers the
  * request in buf when its start line and the headers a response needs are there. */
 void sip_reject_unframed(struct sip_stack *s, struct sip_transport *t, const char *buf,
