@@ -53,6 +53,10 @@ void call_mgr_drain(struct call_mgr *m, bool on);
 void call_mgr_end_all(struct call_mgr *m, const char *reason);
 void call_mgr_free(struct call_mgr *m);
 
+/* The callback ledger calls consult (returning callers) and add to (offers); NULL: none. */
+struct callback_mgr;
+void call_mgr_set_callbacks(struct call_mgr *m, struct callback_mgr *cb);
+
 /* Calls ivrd places through ivrd.sip.outbound (src/call/outbound.c): ivrctl's test call now,
  * callbacks later. Answered, the callee hears the prompt in the language asked, then the next
  * step: played() when set (it ends the call with call_out_hangup() or hands it on), else a

@@ -29,6 +29,8 @@ enum conf_act {
 	ACT_REPEAT, /* replay the menu's short prompt */
 	ACT_BACK,   /* return to the previous menu */
 	ACT_LANG,   /* switch the call's language (index: language) and replay the short prompt */
+	ACT_CALLBACK,        /* offer a call back from a department (index: department) */
+	ACT_CALLBACK_CANCEL, /* cancel the caller's open promises (index unused) */
 };
 
 struct conf_action {
@@ -81,8 +83,39 @@ struct conf_menu {
 	bool key_set[CONF_KEYS]; /* set by an option, overriding 0 / * / # */
 };
 
+/* departments.NAME.callback: when the department offers a call back and how it keeps it. */
+#define CB_OFFER_CLOSED 1u      /* the department is closed */
+#define CB_OFFER_UNAVAILABLE 2u /* every target refused or failed the transfer, or busy */
+#define CB_OFFER_OVERFLOW 4u    /* the fallback chain is exhausted (max_overflow) */
+
+enum conf_cb_order {
+	CB_CALLER_FIRST, /* dial the caller, "this is your call back from ...", REFER to the dept */
+	CB_DEPT_FIRST,   /* dial the department, announce the call back, REFER it to the caller */
+};
+
+enum conf_cb_returning {
+	CB_RETURN_OFFER, /* a returning caller with an open promise is offered the department */
+	CB_RETURN_ROUTE, /* ... or sent straight there */
+};
+
+struct conf_callback {
+	bool on;                  /* the group is present */
+	unsigned offer;           /* CB_OFFER_* */
+	unsigned service_level_s; /* the call back is due this long after the department opens
+				   * (or after the promise, when it is open) */
+	unsigned window_s;        /* not kept this long after the promise: broken */
+	unsigned attempts;        /* dial-backs before the promise is broken */
+	unsigned retry_s;         /* between attempts */
+	unsigned max_active;      /* dial-backs in progress at once for the department */
+	enum conf_cb_order order;
+	enum conf_cb_returning returning;
+	int name_prompt;          /* the department's name, said after "this is your call back
+				   * from"; -1: none */
+};
+
 struct conf_dept {
 	char *name;
+	struct conf_callback callback;
 	char **targets;
 	size_t ntargets;
 	char *timezone;
@@ -148,6 +181,28 @@ struct conf_prefix {
 	unsigned bits;
 };
 
+/* The prompts of the callback conversation (prompts_dir/LANG/callback/...), loaded when any
+ * department offers call backs or a menu has a callback option; -1 when not loaded. */
+struct conf_cb_prompts {
+	int offer;          /* "we can call you back ... press 1 for a call back, 2 to go on" */
+	int number_is;      /* "we will call you at the number ending in" (then digits) */
+	int confirm;        /* "if that is right press 1; to give another number press 2" */
+	int enter_number;   /* "enter the number to call, then press #" */
+	int invalid_number; /* "that number cannot be called" */
+	int promised;       /* "thank you; we expect to call you back" (then day and time) */
+	int today, tomorrow, weekday[7]; /* weekday[0] = Sunday */
+	int at;             /* "at" */
+	int times[48];      /* "00:00", "00:30" ... "23:30" as spoken */
+	int digits[10];
+	int this_is;        /* "this is your call back from" (then the department's name) */
+	int for_caller;     /* department first: "a call back for a caller; connecting" */
+	int returning;      /* "you have a call back pending from" (name) "press 1 to be
+			     * connected now, 2 to keep your call back" */
+	int cancelled;      /* "your call back has been cancelled" */
+	int none;           /* "you have no call back pending" */
+	int goodbye;        /* "goodbye" after a promise */
+};
+
 struct conf {
 	int refs;
 	uint64_t generation;
@@ -190,6 +245,9 @@ struct conf {
 	int entry_menu; /* for dialed numbers not listed */
 	unsigned max_overflow; /* department fallbacks a call may take before the operator */
 	struct conf_loop_guard loop_guard;
+	struct conf_cb_prompts cb_prompts;
+	double callback_rate; /* ivrd.callbacks.rate: dial-backs started per second at most */
+	unsigned callback_lease_s; /* ivrd.callbacks.lease: an attempt's claim on its promise */
 
 	struct conf_menu *menus;
 	size_t nmenus;

@@ -12,6 +12,7 @@ struct prompt_cache;
 struct journal;
 struct rtp_pacer;
 struct call_mgr;
+struct callback_mgr;
 struct metrics;
 
 struct daemon {
@@ -22,6 +23,7 @@ struct daemon {
 	struct journal *journal;
 	struct rtp_pacer *pacer;
 	struct call_mgr *calls;
+	struct callback_mgr *callbacks;
 	struct metrics *metrics;
 	uint64_t generation;
 	int64_t started_wall_ms;

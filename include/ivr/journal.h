@@ -40,6 +40,26 @@ struct journal;
 #define JEV_DIAL_START "dial.start"
 #define JEV_DIAL_RESULT "dial.result"
 #define JEV_DIAL_END "dial.end"
+/* Callback promises (callback.h), each event with callback_id set:
+ *   callback.promised  call_id: the promising call, dept, ani, dnis: the number to call,
+ *                      detail: "due <ISO time>; expires <ISO time>; attempts N"
+ *   callback.updated   the same caller asked again for the same department: new number/due
+ *   callback.attempt   call_id: the dial-back's Call-ID, dept, dnis, detail "attempt N of M",
+ *                      reason: "caller first" / "department first"
+ *   callback.result    call_id: the dial-back's, result: "answered", "busy", "no answer",
+ *                      "failed"... (call_out_result), detail "sip CODE", reason
+ *   callback.kept      call_id: the call that connected the caller to the department
+ *   callback.broken    reason: "attempts used up" / "window passed" (escalated: warning log)
+ *   callback.overdue   due_ms passed without a kept call (escalated once)
+ *   callback.cancelled reason, detail: who (the caller from a menu, or "ivrctl (uid N)") */
+#define JEV_CB_PROMISED "callback.promised"
+#define JEV_CB_UPDATED "callback.updated"
+#define JEV_CB_ATTEMPT "callback.attempt"
+#define JEV_CB_RESULT "callback.result"
+#define JEV_CB_KEPT "callback.kept"
+#define JEV_CB_BROKEN "callback.broken"
+#define JEV_CB_OVERDUE "callback.overdue"
+#define JEV_CB_CANCELLED "callback.cancelled"
 /* result ("blocked": declined with 603 by a caller rule; "refused": 403 from a source not
  * in ivrd.sip.trusted or 503 at max_calls / max_calls_per_source, reason saying which),
  * reason, duration_ms. Blocked and refused calls journal call.start and call.end at once. */
@@ -62,6 +82,7 @@ struct journal_event {
 	const char *detail;
 	int64_t generation; /* configuration generation, 0 = none */
 	int64_t duration_ms; /* -1 = none */
+	int64_t callback_id; /* the promise the event is about (callback.h), 0 = none */
 };
 
 /* Opens (creating schema and parent directory as needed) the journal at path and starts its

@@ -64,6 +64,10 @@ struct menu_ops {
 	void (*route)(void *arg, int dept, const char *reason);
 	/* The call continues in another language (an option "lang:CODE"). */
 	void (*language)(void *arg, int lang);
+	/* The caller leaves the menus for the callback conversation: an offer of a call back
+	 * from dept (an option "callback:DEPT"), or dept -1 to cancel their open promises
+	 * ("callback-cancel"). The menu is idle until menu_resume(). May be NULL. */
+	void (*callback)(void *arg, int dept, const char *reason);
 };
 
 #define MENU_DEPTH 16

@@ -1900,6 +1900,8 @@ conf_action_str(const struct conf *c, const struct conf_action *a, char *buf, si
 	case ACT_REPEAT: snprintf(buf, size, "repeat"); break;
 	case ACT_BACK: snprintf(buf, size, "back"); break;
 	case ACT_LANG: snprintf(buf, size, "lang:%s", c->langs[a->index]); break;
+	case ACT_CALLBACK: snprintf(buf, size, "callback:%s", c->depts[a->index].name); break;
+	case ACT_CALLBACK_CANCEL: snprintf(buf, size, "callback-cancel"); break;
 	case ACT_NONE: snprintf(buf, size, "none"); break;
 	}
 }

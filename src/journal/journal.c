@@ -191,6 +191,8 @@ schema_setup(struct journal *j)
 	}
 	if (version == 0 && (rc = exec_sql(j->db, JOURNAL_SCHEMA_SQL)) != SQLITE_OK)
 		goto fail;
+	if (version == 1 && (rc = exec_sql(j->db, JOURNAL_MIGRATE_1_2_SQL)) != SQLITE_OK)
+		goto fail;
 	if ((rc = exec_sql(j->db, "COMMIT")) != SQLITE_OK)
 		goto fail;
 	return 0;
@@ -223,6 +225,9 @@ bind_event(sqlite3_stmt *st, const struct journal_event *ev)
 	if (rc == SQLITE_OK)
 		rc = ev->duration_ms >= 0 ? sqlite3_bind_int64(st, 15, ev->duration_ms)
 			: sqlite3_bind_null(st, 15);
+	if (rc == SQLITE_OK)
+		rc = ev->callback_id > 0 ? sqlite3_bind_int64(st, 16, ev->callback_id)
+			: sqlite3_bind_null(st, 16);
 	return rc;
 }
 
@@ -446,8 +451,8 @@ journal_open(struct journal **jp, struct event_base *base, const char *path)
 		goto out;
 	rc = sqlite3_prepare_v3(j->db, "INSERT INTO events (ts_ms, call_id, event, menu, key, "
 		"dept, target, result, reason, ani, dnis, prompt, detail, generation, "
-		"duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-		"?14, ?15)", -1, SQLITE_PREPARE_PERSISTENT, &j->insert, NULL);
+		"duration_ms, callback_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+		"?12, ?13, ?14, ?15, ?16)", -1, SQLITE_PREPARE_PERSISTENT, &j->insert, NULL);
 	if (rc != SQLITE_OK) {
 		err = sqlite_errno(j->db, rc);
 		log_err("journal", "%s: %s", path, sqlite3_errmsg(j->db));

@@ -197,6 +197,15 @@ act(struct menu_session *ms, const struct conf_action *a, char key)
 		ms->state = MENU_IDLE;
 		prompt(ms, m->short_prompt, m->barge_in);
 		break;
+	case ACT_CALLBACK:
+	case ACT_CALLBACK_CANCEL:
+		if (ms->ops->callback == NULL)
+			break;
+		snprintf(reason, sizeof(reason), "key %c in menu %s", key, m->name);
+		ms->ops->stop(ms->arg);
+		ms->state = MENU_IDLE;
+		ms->ops->callback(ms->arg, a->kind == ACT_CALLBACK ? a->index : -1, reason);
+		break;
 	case ACT_BACK:
 		if (ms->depth > 0) {
 			enter(ms, ms->stack[--ms->depth]);

@@ -6,6 +6,7 @@ tones so menus move quickly. Waits are on log lines and journal rows, never bare
 """
 import math
 import os
+import random
 import re
 import signal
 import socket
@@ -57,24 +58,43 @@ def free_port_all():
     raise RuntimeError("no free port")
 
 
+def _bindable(ports):
+    socks = []
+    try:
+        for q in ports:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            socks.append(s)
+            s.bind(("127.0.0.1", q))
+        return True
+    except OSError:
+        return False
+    finally:
+        for s in socks:
+            s.close()
+
+
+# Media ports are chosen below the kernel's ephemeral range (32768 up), where no socket of a
+# test running alongside can be handed them meanwhile: peers' media in 10000-19999, ivrd's
+# RTP ranges (RTP and RTCP, 100 ports each) in 20000-32699.
+_rnd = random.Random()
+
+
 def free_even_pair():
-    """An even port whose +1 and +2 are also free (SIPp's media port uses neighbours)."""
-    for _ in range(200):
-        p = free_port()
-        p -= p % 2
-        socks = []
-        try:
-            for q in (p, p + 1, p + 2, p + 3):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                s.bind(("127.0.0.1", q))
-                socks.append(s)
+    """An even port whose +1, +2 and +3 are also free (SIPp's media port uses neighbours)."""
+    for _ in range(500):
+        p = _rnd.randrange(10000, 19996, 2)
+        if _bindable(range(p, p + 4)):
             return p
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
     raise RuntimeError("no free port pair")
+
+
+def free_rtp_block():
+    """The first port of 100 for an ivrd's rtp.ports."""
+    for _ in range(500):
+        p = _rnd.randrange(20000, 32700, 100)
+        if _bindable(range(p, p + 100, 7)):
+            return p
+    raise RuntimeError("no free RTP port block")
 
 
 def write_tone(path, ms, freq=440, rate=8000):
@@ -128,9 +148,7 @@ class Ivrd:
         self.dir = tempfile.mkdtemp(prefix=f"ivrd-{name}-")
         self.sip_port = free_port() if listen is None else free_port_all()
         self.http_port = free_port(socket.SOCK_STREAM)
-        self.rtp_base = free_even_pair() // 100 * 100
-        if self.rtp_base < 20000:
-            self.rtp_base = 20000 + (os.getpid() % 400) * 100
+        self.rtp_base = free_rtp_block()
         self.target_port = target_port or free_port()
         self.operator_port = operator_port or self.target_port
         self.prompts = os.path.join(self.dir, "prompts")

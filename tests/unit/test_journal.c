@@ -218,7 +218,7 @@ test_append_order_and_values(void)
 
 	db = db_open(path);
 	CHECK_INT(db_int(db, "SELECT count(*) FROM events"), N_EVENTS);
-	CHECK_INT(db_int(db, "PRAGMA user_version"), 1);
+	CHECK_INT(db_int(db, "PRAGMA user_version"), 2);
 	CHECK_INT(db_int(db, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"),
 		1);
 	CHECK_INT(db_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
