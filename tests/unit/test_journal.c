@@ -563,16 +563,16 @@ test_newer_schema_refused(void)
 	CHECK_INT(journal_open(&j, base, path), 0);
 	journal_close(j);
 	db = db_open(path);
-	sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL);
+	sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL);
 	sqlite3_close(db);
 
 	capture_start(&cap);
 	CHECK_INT(journal_open(&j, base, path), ENOTSUP);
 	log = capture_end(&cap);
-	CHECK(strstr(log, "schema version 2") != NULL);
+	CHECK(strstr(log, "schema version 3") != NULL);
 	free(log);
 	CHECK_INT(journal_query_open(&q, path, err, sizeof(err)), ENOTSUP);
-	CHECK(strstr(err, "schema version 2") != NULL);
+	CHECK(strstr(err, "schema version 3") != NULL);
 	path_in(path, sizeof(path), "missing.db");
 	CHECK_INT(journal_query_open(&q, path, err, sizeof(err)), ENOENT);
 	event_base_free(base);
