@@ -15,6 +15,7 @@ static const char *const type_names[] = {
 	[OPT_STRINGS] = "list of strings",
 	[OPT_PORTS] = "[first, last]",
 	[OPT_LIST] = "list of groups",
+	[OPT_NUMBER] = "number",
 };
 
 /* roff text: a backslash is \e, - a plain hyphen-minus (values get copied), and a line

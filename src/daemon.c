@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ivr/call.h"
+#include "ivr/callback.h"
 #include "ivr/daemon.h"
 #include "ivr/journal.h"
 #include "ivr/log.h"
@@ -63,6 +64,22 @@ daemon_metrics(struct metrics **mp)
 		{"config.reload.ok", METRIC_COUNTER, false, "Reloads that took effect."},
 		{"config.reload.fail", METRIC_COUNTER, false,
 			"Reloads refused (the old generation kept serving)."},
+		{"callback.open", METRIC_GAUGE, false,
+			"Callback promises open (waiting for a dial-back)."},
+		{"callback.dialing", METRIC_GAUGE, false,
+			"Callback promises with a dial-back in progress."},
+		{"callback.overdue", METRIC_GAUGE, false,
+			"Open callback promises past the time the caller was told."},
+		{"callback.promised", METRIC_COUNTER, false, "Callback promises made."},
+		{"callback.updated", METRIC_COUNTER, false,
+			"Callback promises updated by the same caller asking again."},
+		{"callback.attempts", METRIC_COUNTER, false, "Dial-backs started."},
+		{"callback.kept", METRIC_COUNTER, false,
+			"Callback promises kept (the caller reached the department)."},
+		{"callback.broken", METRIC_COUNTER, false,
+			"Callback promises broken (attempts used up or the window passed)."},
+		{"callback.cancelled", METRIC_COUNTER, false,
+			"Callback promises cancelled by the caller or by staff."},
 	};
 	int rc = metrics_new(mp);
 
@@ -119,6 +136,8 @@ daemon_reload(struct daemon *d, struct conf_errors *e, const char *who)
 	rtp_pacer_set_ports(d->pacer, c->rtp_port_min, c->rtp_port_max);
 	rtp_pacer_set_media(d->pacer, c->rtp_symmetric, c->rtp_timeout_ms, c->rtp_hold_timeout_ms);
 	call_mgr_set_conf(d->calls, c);
+	if (d->callbacks != NULL)
+		callback_mgr_set_conf(d->callbacks, c);
 	d->generation = c->generation;
 	log_notice("config", "generation %llu -> %llu in %.1f ms",
 		(unsigned long long)d->conf->generation, (unsigned long long)c->generation,

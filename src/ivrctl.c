@@ -14,6 +14,9 @@ static const struct ctl_cmd *const commands[] = {
 	&cmd_show_entry,
 	&cmd_calls_entry,
 	&cmd_trace_entry,
+	&cmd_callbacks_entry,
+	&cmd_caller_entry,
+	&cmd_callback_entry,
 	&cmd_dial_entry,
 };
 

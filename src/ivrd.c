@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ivr/call.h"
+#include "ivr/callback.h"
 #include "ivr/conf.h"
 #include "ivr/ctl_server.h"
 #include "ivr/daemon.h"
@@ -246,6 +247,15 @@ main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	/* promises made before a restart are loaded and kept */
+	if ((rc = callback_mgr_new(&d.callbacks, d.base, d.journal, path, d.calls,
+		     d.metrics)) != 0) {
+		log_err("callback", "cannot start the promise ledger: %s", strerror(rc));
+		rc = 1;
+		goto out;
+	}
+	callback_mgr_set_conf(d.callbacks, d.conf);
+	call_mgr_set_callbacks(d.calls, d.callbacks);
 	if (ctl_server_new(&ctl, &d) != 0) {
 		rc = 1;
 		goto out;
@@ -284,6 +294,9 @@ out:
 	notify_free(notifier);
 	http_metrics_free(http);
 	ctl_server_free(ctl);
+	if (d.calls != NULL)
+		call_mgr_set_callbacks(d.calls, NULL);
+	callback_mgr_free(d.callbacks);
 	call_mgr_free(d.calls);
 	rtp_pacer_free(d.pacer);
 	if (d.journal != NULL)

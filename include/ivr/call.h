@@ -76,7 +76,8 @@ struct call_out_result {
 
 struct call_dial_req {
 	const char *number;  /* digits (with + * #), or a sip: URI */
-	const char *prompt;  /* a prompt the configuration loaded; NULL: the goodbye prompt */
+	const char *prompt;  /* a prompt the configuration loaded; NULL: the goodbye prompt;
+			      * "": none (played() at once) */
 	int lang;            /* language index; -1: the default language */
 	const char *who;     /* who asked, journaled */
 	/* Answered and the prompt played; NULL: hang up. */
@@ -91,6 +92,15 @@ struct call_dial_req {
  * EADDRINUSE (no RTP port), ENOMEM. *op may be NULL. */
 int call_mgr_dial(struct call_out **op, struct call_mgr *m, const struct call_dial_req *req,
 	char *err, size_t errlen);
+/* In played(): plays another prompt (an id of the call's configuration); played() runs
+ * again when it ends. EINVAL when the call is not in played() or the prompt is unknown. */
+int call_out_play(struct call_out *o, int prompt_id);
+/* In played(): transfers the callee to target (a SIP URI) with REFER (RFC 3515). result
+ * runs once with the outcome: 2xx when the target answered (NOTIFY sipfrag), else why not
+ * (REFER refused or unanswered, NOTIFY 3xx-6xx, subscription ended without a result). The
+ * call stays up: hang it up after. Not run when the call ends first (done() runs). */
+int call_out_refer(struct call_out *o, const char *target,
+	void (*result)(void *arg, int code, const char *why), void *arg);
 /* Ends an answered call with a BYE (or gives up ringing: CANCEL); done() still runs. */
 void call_out_hangup(struct call_out *o, const char *reason);
 /* The requester goes away: played() and done() will not run; the call goes on alone. */

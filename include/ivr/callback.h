@@ -79,7 +79,8 @@ struct callback_req {
 /* Makes (or, for an open promise of the same ani and dept, updates) a promise. done runs on
  * the event loop once it is committed (err 0: tell the caller) or could not be (err != 0:
  * do not promise anything); cb is valid during done only; updated says it was an update.
- * Returns 0 (done will run), or an errno value (done will not run). */
+ * Returns 0 (done will run, unless callback_mgr_free comes first: the daemon is stopping),
+ * or an errno value (done will not run). */
 int callback_promise(struct callback_mgr *m, const struct callback_req *r,
 	void (*done)(void *arg, int err, const struct callback *cb, bool updated), void *arg);
 

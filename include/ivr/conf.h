@@ -196,8 +196,8 @@ struct conf_cb_prompts {
 	int digits[10];
 	int this_is;        /* "this is your call back from" (then the department's name) */
 	int for_caller;     /* department first: "a call back for a caller; connecting" */
-	int returning;      /* "you have a call back pending from" (name) "press 1 to be
-			     * connected now, 2 to keep your call back" */
+	int returning;      /* "you have a call back pending from" (then the name) */
+	int returning_keys; /* "press 1 to be connected now, 2 to keep your call back" */
 	int cancelled;      /* "your call back has been cancelled" */
 	int none;           /* "you have no call back pending" */
 	int goodbye;        /* "goodbye" after a promise */

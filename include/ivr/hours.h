@@ -34,5 +34,8 @@ void tz_localtime(const struct tz *z, time_t t, struct tm *out);
 bool hours_open(const struct hours *h, const struct tz *z, time_t now);
 /* Whether now, in z, falls on one of the holidays. */
 bool hours_holiday(const struct hours *h, const struct tz *z, time_t now);
+/* When the department next opens: now when it is open now, else the first whole minute
+ * after now that is open; -1 when it does not open within horizon seconds. */
+time_t hours_next_open(const struct hours *h, const struct tz *z, time_t now, time_t horizon);
 
 #endif

@@ -60,6 +60,12 @@ struct journal;
 #define JEV_CB_BROKEN "callback.broken"
 #define JEV_CB_OVERDUE "callback.overdue"
 #define JEV_CB_CANCELLED "callback.cancelled"
+/* The conversation in a call (src/call/offer.c), menu "callback", no callback_id: dept,
+ * result "offered" (reason: why: "billing is closed", "key 1 in menu main"), "accepted",
+ * "declined" (reason: "key 2", "no key pressed"...), "not stored" (the promise could not be
+ * made durable: the caller was told nothing and went to the fallback), "told" (stored, and
+ * now said: prompt, reason "call back #N promised: tomorrow at 08:30", callback_id) */
+#define JEV_CB_OFFER "callback.offer"
 /* result ("blocked": declined with 603 by a caller rule; "refused": 403 from a source not
  * in ivrd.sip.trusted or 503 at max_calls / max_calls_per_source, reason saying which),
  * reason, duration_ms. Blocked and refused calls journal call.start and call.end at once. */
@@ -85,6 +91,20 @@ struct journal_event {
 	int64_t callback_id; /* the promise the event is about (callback.h), 0 = none */
 };
 
+/* A promise's row in the callbacks table (schema.h), rewritten whole at every change. Strings
+ * may be NULL (NULL columns); times 0 for closed_ms and lease_until_ms are NULL. */
+struct journal_callback_row {
+	int64_t id;
+	const char *number, *ani, *dept, *lang, *call_id;
+	const char *state;  /* cb_state_name() */
+	int64_t created_ms, updated_ms, due_ms, expires_ms, next_ms;
+	int64_t attempts, max_attempts;
+	const char *last_result, *reason, *kept_call_id;
+	int64_t closed_ms;
+	const char *owner;
+	int64_t lease_until_ms;
+};
+
 /* Opens (creating schema and parent directory as needed) the journal at path and starts its
  * writer thread. base receives commit notifications. */
 int journal_open(struct journal **jp, struct event_base *base, const char *path);
@@ -95,6 +115,10 @@ int journal_append(struct journal *j, const struct journal_event *ev);
  * caller is told. */
 int journal_append_cb(struct journal *j, const struct journal_event *ev,
 	void (*done)(void *arg, int err), void *arg);
+/* Queues an INSERT OR REPLACE of a callbacks row, copied now, in order with events: it is
+ * committed in the same transaction as, or before, any event queued after it, so the done of
+ * a later journal_append_cb implies the row is durable. Returns 0, EINVAL or ENOMEM. */
+int journal_put_callback(struct journal *j, const struct journal_callback_row *row);
 /* Blocks until everything queued so far is committed (tests, shutdown). */
 void journal_flush(struct journal *j);
 /* Flushes, stops the writer thread and closes the database. */

@@ -3,6 +3,7 @@
 #ifndef IVR_JOURNAL_QUERY_H
 #define IVR_JOURNAL_QUERY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,6 +74,68 @@ void journal_call_clear(struct journal_call *c);
  * oldest first, each with the caller number of its call; calls without one are left out. */
 int journal_query_caller_events(struct journal_query *q, int64_t since_ms,
 	void (*fn)(void *arg, const char *ani, const char *event, int64_t ts_ms), void *arg);
+
+/* Callback promises (the callbacks table, schema 2; callback.h). A journal of schema 1 has
+ * none: the queries below find nothing there and say so in "recorded". */
+enum journal_promise_view {
+	JPROM_ALL,       /* every promise: escalated first (as JPROM_OVERDUE), then open by due
+			  * time, then kept and cancelled, newest first */
+	JPROM_OPEN,      /* open or dialing, by due time */
+	JPROM_DUE,       /* open or dialing and next_ms <= now: an attempt may be made */
+	JPROM_OVERDUE,   /* escalated: open or dialing with due_ms < now, most overdue first,
+			  * then broken, most overdue first */
+	JPROM_KEPT,      /* newest first */
+	JPROM_BROKEN,    /* most overdue first */
+	JPROM_CANCELLED, /* newest first */
+};
+
+struct journal_promise_filter {
+	enum journal_promise_view view;
+	int64_t now_ms;     /* what due and overdue are measured against */
+	int64_t id;         /* one promise; 0 = any */
+	const char *dept;   /* NULL = any */
+	const char *number; /* the number to call or the caller's (ani); NULL = any */
+	int64_t since_ms;   /* promised (created) in [since_ms, until_ms); 0 = unbounded */
+	int64_t until_ms;
+	size_t limit;       /* 0 = no limit */
+};
+
+/* One promise as its row holds it. NULL columns read back as NULL strings and -1 times. */
+struct journal_promise {
+	int64_t id;
+	char *number, *ani, *dept, *lang, *call_id, *state;
+	int64_t created_ms, updated_ms, due_ms, expires_ms, next_ms, closed_ms;
+	int64_t attempts, max_attempts;
+	char *last_result, *reason, *kept_call_id, *owner;
+	int64_t lease_until_ms;
+	bool overdue;       /* open or dialing, and due_ms < the filter's now */
+};
+
+struct journal_promises {
+	size_t n;
+	struct journal_promise *v;
+	bool recorded;      /* the journal has a callbacks table (schema 2 or later) */
+};
+
+int journal_query_promises(struct journal_promises **pp, struct journal_query *q,
+	const struct journal_promise_filter *f);
+void journal_promises_free(struct journal_promises *p);
+
+/* Every callback.* event of one promise, in the order they were appended; none (n 0) in a
+ * journal of schema 1. */
+int journal_query_promise_events(struct journal_rows **rp, struct journal_query *q,
+	int64_t callback_id);
+
+/* One caller's figures over every call from (or to) number, as "ivrctl caller" sums up. */
+struct journal_caller_totals {
+	size_t calls;
+	size_t transfers;        /* transfer.start rows: transfers tried */
+	size_t transfers_failed; /* transfer.result rows with a result other than "ok" */
+	size_t drops;            /* hung up in a menu */
+};
+
+int journal_query_caller_totals(struct journal_caller_totals *t, struct journal_query *q,
+	const char *number);
 
 /* One event in words, as "ivrctl trace" shows it: "pressed 2", "routed to billing — reason:
  * menu main key 2 (path main)". *out is malloc'ed. */

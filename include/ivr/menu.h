@@ -111,6 +111,9 @@ void menu_prompts_done(struct menu_session *ms);
 /* Leave the menus (a transfer is under way or the call ends): stops prompts, timers and
  * input. */
 void menu_leave(struct menu_session *ms);
+/* Back to the menu the caller left for the callback conversation (menu_ops.callback): its
+ * short prompt again, the visit's counts as they were. */
+void menu_resume(struct menu_session *ms);
 const char *menu_name(const struct menu_session *ms);
 /* Whether keys pressed now must be kept out of logs (a sensitive entry menu). */
 bool menu_masks_keys(const struct menu_session *ms);

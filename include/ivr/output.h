@@ -3,6 +3,7 @@
 #ifndef IVR_OUTPUT_H
 #define IVR_OUTPUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +40,8 @@ int output_open(struct output **op, FILE *fp, enum output_format fmt, unsigned f
  * no value: JSON null, an empty CSV field, "-" in a table. */
 int output_str(struct output *o, const char *s);
 int output_int(struct output *o, int64_t v);
+/* JSON true or false; "true" or "false" in CSV and a table. */
+int output_bool(struct output *o, bool v);
 int output_end_row(struct output *o);
 /* Writes what is held back (a table is aligned once all rows are in), frees o, returns 0 or
  * the errno of a failed write. */

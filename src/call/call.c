@@ -12,6 +12,7 @@
 
 #include "call_int.h"
 #include "ivr/call.h"
+#include "ivr/callback.h"
 #include "ivr/conf.h"
 #include "ivr/dtmf.h"
 #include "ivr/hmap.h"
@@ -34,6 +35,7 @@ enum call_state {
 	CALL_RINGING,  /* 180 sent, answer delayed */
 	CALL_MENU,     /* answered, in the menus */
 	CALL_ROUTING,  /* hearing why a department cannot take the call */
+	CALL_OFFER,    /* in the callback conversation (offer.c) */
 	CALL_TRANSFER, /* REFER sent, waiting for the outcome */
 	CALL_GOODBYE,  /* hearing the goodbye prompt, then BYE */
 	CALL_LEAVING,  /* our BYE sent */
@@ -41,7 +43,15 @@ enum call_state {
 };
 
 static const char *const state_names[] = {
-	"ringing", "menu", "routing", "transfer", "goodbye", "leaving", "ended",
+	"ringing", "menu", "routing", "offer", "transfer", "goodbye", "leaving", "ended",
+};
+
+/* Where a call goes when the caller declines a call back. */
+enum offer_after {
+	AFTER_ACTION,   /* c->after: the department's fallback */
+	AFTER_MENU,     /* the menu the option was in (menu_resume) */
+	AFTER_ENTRY,    /* the entry menu (a returning caller) */
+	AFTER_OVERFLOW, /* the operator, as past the overflow limit */
 };
 
 struct call_mgr {
@@ -65,6 +75,7 @@ struct call_mgr {
 	bool draining;
 	struct hmap *by_source;  /* source IP -> calls in progress from it */
 	struct outbound *outbound; /* calls ivrd placed (outbound.c), NULL before the first */
+	struct callback_mgr *callbacks; /* the promise ledger; NULL: none */
 	int64_t refuse_log_ms;   /* rate limit for refusal log lines */
 	unsigned refuse_log_count;
 };
@@ -142,6 +153,15 @@ struct call {
 	const struct conf_caller *caller; /* that rule, in this call's generation */
 	char digits[40];    /* the last multi-digit entry, masked when sensitive */
 	char guard[128];    /* the loop guard's verdict, "" until it has one */
+
+	/* callback conversation (offer.c) */
+	struct offer *offer;
+	enum offer_after offer_after;
+	bool offered;       /* one offer a call: a chain of closed departments asks once */
+	bool promised;      /* a promise was stored and told: the call ends "callback promised" */
+	int asked_dept;     /* the department the caller asked for (overflow offers), -1 */
+	int entry;          /* the entry menu */
+	int64_t returning_id; /* the open promise a returning caller was told of */
 };
 
 static void call_end(struct call *c, const char *result, const char *reason);
@@ -471,6 +491,31 @@ m_route(void *arg, int dept, const char *reason)
 	route_dept(c, dept, reason);
 }
 
+static bool start_offer(struct call *c, enum offer_kind kind, int dept, int64_t id,
+	int prompt, const char *reason, enum offer_after after);
+
+/* A menu option "callback:DEPT" (dept) or "callback-cancel" (-1). */
+static void
+m_callback(void *arg, int dept, const char *reason)
+{
+	struct call *c = arg;
+	bool started = false;
+
+	if (c->mgr->callbacks == NULL)
+		log_msg(LOG_PRIO_WARNING, "call", c->call_id, "%s: no call back ledger", reason);
+	else if (dept < 0)
+		started = start_offer(c, OFFER_CANCEL, 0, 0, -1, reason, AFTER_MENU);
+	else if (callback_due_ms(c->mgr->callbacks, c->conf, dept, clock_wall_ms()) < 0)
+		log_msg(LOG_PRIO_INFO, "call", c->call_id, "no call back offered from %s: it does "
+			"not open within 14 days", c->conf->depts[dept].name);
+	else
+		started = start_offer(c, OFFER_CALLBACK, dept, 0, -1, reason, AFTER_MENU);
+	if (!started) {
+		set_state(c, CALL_MENU);
+		menu_resume(&c->menu);
+	}
+}
+
 static const struct menu_ops menu_ops = {
 	.play = m_play,
 	.stop = m_stop,
@@ -479,6 +524,7 @@ static const struct menu_ops menu_ops = {
 	.record = m_record,
 	.route = m_route,
 	.language = m_language,
+	.callback = m_callback,
 };
 
 static void
@@ -524,6 +570,15 @@ r_key(void *arg, char key, enum dtmf_path path)
 			log_msg(LOG_PRIO_INFO, "call", c->call_id, "key %c by %s in menu %s", key,
 				dtmf_path_name(path), menu_name(&c->menu));
 		menu_key(&c->menu, key);
+	} else if (c->state == CALL_OFFER && c->offer != NULL) {
+		/* the digits of a number to call back are the caller's personal data */
+		if (offer_masks_keys(c->offer))
+			log_msg(LOG_PRIO_INFO, "call", c->call_id, "key (number) by %s in the call "
+				"back offer", dtmf_path_name(path));
+		else
+			log_msg(LOG_PRIO_INFO, "call", c->call_id, "key %c by %s in the call back "
+				"offer", key, dtmf_path_name(path));
+		offer_key(c->offer, key);
 	}
 }
 
@@ -543,6 +598,10 @@ r_drained(void *arg)
 		a = c->after;
 		take_action(c, &a, c->after_reason);
 		break;
+	case CALL_OFFER:
+		if (c->offer != NULL)
+			offer_drained(c->offer);
+		break;
 	case CALL_GOODBYE:
 		send_bye(c);
 		break;
@@ -552,6 +611,14 @@ r_drained(void *arg)
 }
 
 static void drop(struct call *c, const char *how);
+
+/* Still in the IVR: hanging up now is a drop. */
+static bool
+in_ivr(const struct call *c)
+{
+	return c->state == CALL_MENU || c->state == CALL_ROUTING || c->state == CALL_OFFER ||
+		c->state == CALL_TRANSFER;
+}
 
 /* No RTP, RTCP or request from the caller for rtp.timeout: the caller is gone (a phone that
  * lost power, a NAT binding that expired) and would hold its slot for ever. */
@@ -565,7 +632,7 @@ r_inactive(void *arg)
 		return;
 	snprintf(why, sizeof(why), "no media for %u s", rtp_session_silent_s(c->rtp));
 	str_copy(c->after_reason, why, sizeof(c->after_reason));
-	if (c->state == CALL_MENU || c->state == CALL_ROUTING || c->state == CALL_TRANSFER)
+	if (in_ivr(c))
 		drop(c, why);
 	send_bye(c);
 }
@@ -627,6 +694,151 @@ fall_back(struct call *c, const struct conf_dept *d, int prompt_id, const char *
 	play(c, prompt_id, false);
 	if (rtp_session_idle(c->rtp))
 		r_drained(c);
+}
+
+/* --- callback offers (the conversation is offer.c's) --- */
+
+static void route_event(struct call *c, const char *dept, const char *result,
+	const char *reason);
+
+/* Whether dept offers this caller a call back now, in case why (CB_OFFER_*). */
+static bool
+offer_wanted(struct call *c, int dept, unsigned why)
+{
+	const struct conf_dept *d = &c->conf->depts[dept];
+	char digits[NUMBER_MAX];
+
+	if (c->mgr->callbacks == NULL || !d->callback.on || (d->callback.offer & why) == 0 ||
+	    c->offered)
+		return false;
+	if (number_normalize(digits, sizeof(digits), c->ani, &c->conf->plan) != 0) {
+		log_msg(LOG_PRIO_INFO, "call", c->call_id, "no call back offered from %s: the "
+			"caller's number is not one to call", d->name);
+		return false;
+	}
+	if (callback_due_ms(c->mgr->callbacks, c->conf, dept, clock_wall_ms()) < 0) {
+		log_msg(LOG_PRIO_INFO, "call", c->call_id, "no call back offered from %s: it does "
+			"not open within 14 days", d->name);
+		return false;
+	}
+	return true;
+}
+
+static bool
+start_offer(struct call *c, enum offer_kind kind, int dept, int64_t id, int prompt,
+	const char *reason, enum offer_after after)
+{
+	int rc;
+
+	if (kind == OFFER_CALLBACK)
+		c->offered = true;
+	c->offer_after = after;
+	menu_leave(&c->menu);
+	rtp_session_flush(c->rtp);
+	set_state(c, CALL_OFFER);
+	/* the conversation may end at once (nothing to cancel): c->offer is set first */
+	if ((rc = offer_start(&c->offer, c, kind, dept, id, prompt, reason)) != 0) {
+		log_msg(LOG_PRIO_ERR, "call", c->call_id, "call back conversation not started: %s",
+			strerror(rc));
+		return false;
+	}
+	return true;
+}
+
+/* A department that cannot take the call offers a call back before its fallback: the
+ * prompt saying why, then the offer; declined, the fallback as without it. */
+static bool
+offer_fallback(struct call *c, int dept, unsigned why, int prompt, const char *what)
+{
+	const struct conf_dept *d = &c->conf->depts[dept];
+	char reason[128];
+
+	if (!offer_wanted(c, dept, why))
+		return false;
+	snprintf(c->after_reason, sizeof(c->after_reason), "fallback of %s (%s)", d->name, what);
+	c->after = d->fallback;
+	snprintf(reason, sizeof(reason), "%s is %s", d->name, what);
+	return start_offer(c, OFFER_CALLBACK, dept, 0, prompt, reason, AFTER_ACTION);
+}
+
+/* A caller with an open promise who calls again (callback.h): per the department's
+ * policy, straight there or told of it. */
+static bool
+returning_caller(struct call *c)
+{
+	const struct callback *cb;
+	char reason[160];
+	int d;
+
+	if (c->mgr->callbacks == NULL || !ani_counted(c->ani) ||
+	    (cb = callback_find_open(c->mgr->callbacks, c->ani, NULL)) == NULL ||
+	    (d = conf_dept_find(c->conf, cb->dept)) < 0 || !c->conf->depts[d].callback.on)
+		return false;
+	c->returning_id = cb->id;
+	if (c->conf->depts[d].callback.returning == CB_RETURN_OFFER)
+		return start_offer(c, OFFER_RETURNING, d, cb->id, -1, NULL, AFTER_ENTRY);
+	snprintf(reason, sizeof(reason), "open call back #%lld to %s", (long long)cb->id,
+		cb->dept);
+	route_event(c, c->conf->depts[d].name, NULL, reason);
+	log_msg(LOG_PRIO_INFO, "call", c->call_id, "returning caller: %s", reason);
+	c->offered = true;
+	c->hops = 0;
+	route_dept(c, d, reason);
+	return true;
+}
+
+static void overflow_limit(struct call *c);
+
+void
+call_offer_done(struct call *c, enum offer_next next, int dept, const char *reason)
+{
+	struct conf_action a;
+	char why[200];
+
+	offer_free(c->offer);
+	c->offer = NULL;
+	if (c->state != CALL_OFFER)
+		return;
+	switch (next) {
+	case OFFER_NEXT_PROMISED:
+		c->promised = true;
+		str_copy(c->after_reason, reason, sizeof(c->after_reason));
+		set_state(c, CALL_GOODBYE);
+		if (rtp_session_idle(c->rtp))
+			send_bye(c);
+		return;
+	case OFFER_NEXT_CONNECT:
+		snprintf(why, sizeof(why), "open call back #%lld to %s: %s",
+			(long long)c->returning_id, c->conf->depts[dept].name, reason);
+		route_event(c, c->conf->depts[dept].name, NULL, why);
+		c->offered = true; /* they have their promise: no second offer on the way */
+		c->hops = 0;
+		route_dept(c, dept, why);
+		return;
+	case OFFER_NEXT_FALLBACK:
+	case OFFER_NEXT_MENU:
+		break;
+	}
+	switch (c->offer_after) {
+	case AFTER_ACTION:
+		if (next == OFFER_NEXT_FALLBACK) {
+			a = c->after;
+			take_action(c, &a, c->after_reason);
+			return;
+		}
+		/* fall through */
+	case AFTER_ENTRY:
+		set_state(c, CALL_MENU);
+		menu_enter(&c->menu, c->entry);
+		break;
+	case AFTER_MENU:
+		set_state(c, CALL_MENU);
+		menu_resume(&c->menu);
+		break;
+	case AFTER_OVERFLOW:
+		overflow_limit(c);
+		break;
+	}
 }
 
 static void on_refer_response(void *arg, int code, const struct sip_msg *resp);
@@ -709,7 +921,8 @@ route_to(struct call *c, int dept, const char *reason, bool record_it)
 	if (!call_mgr_dept_open(c->mgr, c->conf, dept)) {
 		route_event(c, d->name, "closed", reason);
 		log_msg(LOG_PRIO_INFO, "call", c->call_id, "%s is closed: %s", d->name, reason);
-		fall_back(c, d, d->closed_prompt, "closed");
+		if (!offer_fallback(c, dept, CB_OFFER_CLOSED, d->closed_prompt, "closed"))
+			fall_back(c, d, d->closed_prompt, "closed");
 		return;
 	}
 	if (d->max_transfers > 0 && busy >= d->max_transfers) {
@@ -717,7 +930,8 @@ route_to(struct call *c, int dept, const char *reason, bool record_it)
 			busy == 1 ? "" : "s");
 		route_event(c, d->name, "busy", why);
 		log_msg(LOG_PRIO_INFO, "call", c->call_id, "%s is busy: %s", d->name, why);
-		fall_back(c, d, d->unavailable_prompt, "busy");
+		if (!offer_fallback(c, dept, CB_OFFER_UNAVAILABLE, d->unavailable_prompt, "busy"))
+			fall_back(c, d, d->unavailable_prompt, "busy");
 		return;
 	}
 	if (record_it)
@@ -811,6 +1025,10 @@ overflow_limit(struct call *c)
 	char why[96];
 
 	snprintf(why, sizeof(why), "overflow limit reached (%u fallbacks)", c->hops - 1);
+	/* the department first asked for may call back instead */
+	if (c->asked_dept >= 0 && offer_wanted(c, c->asked_dept, CB_OFFER_OVERFLOW) &&
+	    start_offer(c, OFFER_CALLBACK, c->asked_dept, 0, -1, why, AFTER_OVERFLOW))
+		return;
 	log_msg(LOG_PRIO_NOTICE, "call", c->call_id, "%s: operator", why);
 	if (op->kind != ACT_DEPT) {
 		take_action(c, op, why);
@@ -835,6 +1053,8 @@ route_dept(struct call *c, int dept, const char *reason)
 	bool operator = cf->operator_action.kind == ACT_DEPT && dept == cf->operator_action.index;
 	char why[128];
 
+	if (c->hops == 0)
+		c->asked_dept = dept;
 	if (lg->on && dept_failed(c, dept)) {
 		snprintf(why, sizeof(why), "%s already failed this call", cf->depts[dept].name);
 		if (!c->escalated && !dept_failed(c, lg->dept)) {
@@ -883,7 +1103,9 @@ transfer_failed(struct call *c, const char *why)
 		c->failed = calloc(c->conf->ndepts, sizeof(*c->failed));
 	if (c->failed != NULL)
 		c->failed[c->dept] = true;
-	fall_back(c, d, d->unavailable_prompt, "unavailable");
+	if (!offer_fallback(c, c->dept, CB_OFFER_UNAVAILABLE, d->unavailable_prompt,
+		"unavailable"))
+		fall_back(c, d, d->unavailable_prompt, "unavailable");
 }
 
 static void
@@ -901,6 +1123,15 @@ transfer_ok(struct call *c, const char *how)
 	c->mgr->stats.transfers_ok++;
 	log_msg(LOG_PRIO_INFO, "call", c->call_id, "transferred to %s", d->name);
 	c->transferred = true;
+	if (c->mgr->callbacks != NULL && ani_counted(c->ani)) {
+		/* the caller reached the department they were promised a call back from */
+		const struct callback *cb = callback_find_open(c->mgr->callbacks, c->ani, d->name);
+		if (cb != NULL) {
+			log_msg(LOG_PRIO_NOTICE, "call", c->call_id, "call back #%lld kept: the caller "
+				"reached %s", (long long)cb->id, d->name);
+			callback_kept(c->mgr->callbacks, cb->id, c->call_id);
+		}
+	}
 	snprintf(c->after_reason, sizeof(c->after_reason), "transferred to %s", d->name);
 	send_bye(c);
 }
@@ -951,7 +1182,8 @@ on_bye_response(void *arg, int code, const struct sip_msg *resp)
 	(void)code;
 
 	c->bye_tx = NULL;
-	call_end(c, c->transferred ? "transferred" : "ended", c->after_reason);
+	call_end(c, c->transferred ? "transferred" : c->promised ? "callback promised" : "ended",
+		c->after_reason);
 }
 
 static void
@@ -1005,6 +1237,8 @@ call_end(struct call *c, const char *result, const char *reason)
 	slot_release(c); /* ended mid-transfer */
 	record(c, &ev);
 	menu_leave(&c->menu);
+	offer_free(c->offer); /* a promise being stored is kept, never told */
+	c->offer = NULL;
 	event_del(c->ok_timer);
 	event_del(c->answer_timer);
 	event_del(c->input_timer);
@@ -1065,7 +1299,7 @@ on_ok_timer(evutil_socket_t fd, short what, void *arg)
 		c->mgr->stats.no_ack++;
 		log_msg(LOG_PRIO_WARNING, "call", c->call_id, "no ACK for 200 OK: ending the call");
 		str_copy(c->after_reason, "no ACK for our 200 OK", sizeof(c->after_reason));
-		if (c->state == CALL_MENU || c->state == CALL_ROUTING || c->state == CALL_TRANSFER)
+		if (in_ivr(c))
 			drop(c, "no ACK");
 		send_bye(c);
 		return;
@@ -1290,7 +1524,7 @@ hang_up(struct call *c, const char *why)
 {
 	log_msg(LOG_PRIO_NOTICE, "call", c->call_id, "ending the call: %s", why);
 	str_copy(c->after_reason, why, sizeof(c->after_reason));
-	if (c->state == CALL_MENU || c->state == CALL_ROUTING || c->state == CALL_TRANSFER)
+	if (in_ivr(c))
 		drop(c, why);
 	send_bye(c);
 }
@@ -1430,7 +1664,10 @@ start_media(struct call *c)
 	}
 	num = conf_number_find(c->conf, c->dnis);
 	entry = num != NULL && num->menu >= 0 ? num->menu : c->conf->entry_menu;
+	c->entry = c->caller != NULL && c->caller->menu >= 0 ? c->caller->menu : entry;
 	if (guard_at_start(c))
+		return;
+	if (returning_caller(c))
 		return;
 	if (c->caller != NULL && c->caller->dept >= 0) {
 		char reason[64];
@@ -1745,6 +1982,7 @@ new_call(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req
 	}
 
 	c->conf = conf_ref(conf);
+	c->asked_dept = -1;
 	c->invite_tx = tx;
 	c->start_mono = clock_mono_ms();
 	c->peer_update = sip_msg_lists(req, "allow", "UPDATE");
@@ -2019,6 +2257,7 @@ bye(struct call *c, struct sip_server_tx *tx)
 	switch (c->state) {
 	case CALL_MENU:
 	case CALL_ROUTING:
+	case CALL_OFFER:
 		drop(c, "caller hung up");
 		call_end(c, "dropped", "caller hung up in the IVR");
 		break;
@@ -2038,7 +2277,7 @@ bye(struct call *c, struct sip_server_tx *tx)
 		}
 		break;
 	case CALL_GOODBYE:
-		call_end(c, "ended", c->after_reason);
+		call_end(c, c->promised ? "callback promised" : "ended", c->after_reason);
 		break;
 	default:
 		call_end(c, c->transferred ? "transferred" : "ended",
@@ -2412,7 +2651,7 @@ call_mgr_end_all(struct call_mgr *m, const char *reason)
 	hmap_foreach(m->calls, collect, &p);
 	for (size_t i = 0; i < n; i++) {
 		struct call *c = all[i];
-		if (c->state == CALL_MENU || c->state == CALL_ROUTING || c->state == CALL_TRANSFER)
+		if (in_ivr(c))
 			drop(c, reason);
 		if (c->state == CALL_RINGING && c->invite_tx != NULL) {
 			call_end(c, "ended", reason);
@@ -2498,4 +2737,100 @@ struct outbound **
 call_mgr_outbound(struct call_mgr *m)
 {
 	return &m->outbound;
+}
+
+void
+call_mgr_set_callbacks(struct call_mgr *m, struct callback_mgr *cb)
+{
+	m->callbacks = cb;
+}
+
+/* --- for offer.c --- */
+
+struct callback_mgr *
+call_mgr_callbacks(const struct call_mgr *m)
+{
+	return m->callbacks;
+}
+
+const struct conf *
+call_conf(const struct call *c)
+{
+	return c->conf;
+}
+
+struct call_mgr *
+call_mgr_of(const struct call *c)
+{
+	return c->mgr;
+}
+
+const char *
+call_id(const struct call *c)
+{
+	return c->call_id;
+}
+
+const char *
+call_ani(const struct call *c)
+{
+	return c->ani;
+}
+
+int
+call_lang(const struct call *c)
+{
+	return c->lang;
+}
+
+void
+call_say(struct call *c, int prompt, bool interruptible)
+{
+	play(c, prompt, interruptible);
+}
+
+void
+call_hush(struct call *c)
+{
+	rtp_session_flush(c->rtp);
+}
+
+bool
+call_quiet(const struct call *c)
+{
+	return rtp_session_idle(c->rtp);
+}
+
+void
+call_journal(struct call *c, struct journal_event *ev)
+{
+	record(c, ev);
+}
+
+/* --- for callback_sched.c: dial-backs share the departments' caps and rotation --- */
+
+unsigned
+call_mgr_dept_inflight(const struct call_mgr *m, const char *dept)
+{
+	return (unsigned)counter_get(m->inflight, dept);
+}
+
+void
+call_mgr_dept_inflight_add(struct call_mgr *m, const char *dept, int delta)
+{
+	counter_set(m->inflight, dept, counter_get(m->inflight, dept) + (uintptr_t)(intptr_t)delta);
+}
+
+size_t
+call_mgr_dept_first_target(struct call_mgr *m, const struct conf_dept *d)
+{
+	uintptr_t next;
+	size_t first;
+
+	if (!d->round_robin || d->ntargets == 0)
+		return 0;
+	next = counter_get(m->rr, d->name);
+	first = next > 0 ? (next - 1) % d->ntargets : 0;
+	counter_set(m->rr, d->name, (first + 1) % d->ntargets + 1);
+	return first;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "call_int.h"
 #include "ivr/conf.h"
@@ -59,6 +60,11 @@ struct call_out {
 	void (*played)(void *arg, struct call_out *o);
 	void (*done)(void *arg, const struct call_out_result *r);
 	void *arg;
+	/* REFER (call_out_refer): its CSeq names the NOTIFYs about it (RFC 3515 2.4.4) */
+	struct sip_client_tx *refer_tx;
+	uint32_t refer_cseq;
+	void (*refer_result)(void *arg, int code, const char *why);
+	void *refer_arg;
 };
 
 static void
@@ -180,6 +186,9 @@ out_end(struct call_out *o, const char *reason)
 	rtp_session_stop(o->rtp);
 	sip_client_detach(o->bye_tx);
 	o->bye_tx = NULL;
+	sip_client_detach(o->refer_tx);
+	o->refer_tx = NULL;
+	o->refer_result = NULL;
 	hmap_del(ob->calls, o->call_id);
 	o->done = NULL;
 	o->played = NULL;
@@ -237,6 +246,120 @@ call_out_detach(struct call_out *o)
 		return;
 	o->done = NULL;
 	o->played = NULL;
+	o->refer_result = NULL;
+}
+
+int
+call_out_play(struct call_out *o, int prompt_id)
+{
+	const struct prompt *p;
+
+	if (o->state != OUT_NEXT || prompt_id < 0 || (size_t)prompt_id >= o->conf->nprompts ||
+	    (p = conf_prompt(o->conf, o->lang, prompt_id)) == NULL)
+		return EINVAL;
+	set_state(o, OUT_PLAYING);
+	rtp_session_play(o->rtp, (struct prompt *)p, o->conf->prompt_names[prompt_id], false);
+	return 0;
+}
+
+/* The transfer's fate, told once. */
+static void
+refer_done(struct call_out *o, int code, const char *why)
+{
+	void (*cb)(void *, int, const char *) = o->refer_result;
+
+	o->refer_result = NULL;
+	log_msg(LOG_PRIO_INFO, "call", o->call_id, "transfer: %s", why);
+	if (cb != NULL)
+		cb(o->refer_arg, code, why);
+}
+
+static void
+on_refer_response(void *arg, int code, const struct sip_msg *resp)
+{
+	struct call_out *o = arg;
+	char why[64];
+	(void)resp;
+
+	o->refer_tx = NULL;
+	if (code >= 200 && code < 300)
+		return; /* the outcome comes in NOTIFYs */
+	if (code == 408)
+		snprintf(why, sizeof(why), "REFER got no answer");
+	else
+		snprintf(why, sizeof(why), "REFER refused with %d", code);
+	refer_done(o, code, why);
+}
+
+int
+call_out_refer(struct call_out *o, const char *target,
+	void (*result)(void *arg, int code, const char *why), void *arg)
+{
+	struct sip_dialog *d = sip_uac_dialog(o->uac);
+	char extra[768];
+	int rc;
+
+	if (o->state != OUT_NEXT || d == NULL || o->refer_result != NULL || target == NULL ||
+	    strcspn(target, "\r\n<>") != strlen(target))
+		return EINVAL;
+	if (snprintf(extra, sizeof(extra), strchr(o->conf->outbound.from, '<') != NULL ?
+		"Refer-To: <%s>\r\nReferred-By: %s\r\n" : "Refer-To: <%s>\r\nReferred-By: <%s>\r\n",
+		target, o->conf->outbound.from) >= (int)sizeof(extra))
+		return EINVAL;
+	rc = sip_dialog_send(&o->refer_tx, call_mgr_sip(o->mgr), d, "REFER", extra, NULL, NULL,
+		on_refer_response, o);
+	if (rc != 0) {
+		o->refer_tx = NULL;
+		return rc;
+	}
+	o->refer_cseq = d->local_cseq;
+	o->refer_result = result;
+	o->refer_arg = arg;
+	log_msg(LOG_PRIO_INFO, "call", o->call_id, "REFER to %s", target);
+	return 0;
+}
+
+/* NOTIFY for our REFER (RFC 3515 2.4.5): the sipfrag's status line is the transfer's fate. */
+static void
+out_notify(struct call_out *o, struct sip_server_tx *tx, const struct sip_msg *req)
+{
+	const char *event = sip_msg_header(req, "event");
+	const char *state = sip_msg_header(req, "subscription-state");
+	const char *body, *id;
+	size_t blen, n;
+	int code = 0;
+	char frag[64], why[64];
+
+	if (event == NULL)
+		event = sip_msg_header(req, "o");
+	n = event != NULL ? strcspn(event, "; \t") : 0;
+	if (n != 5 || strncasecmp(event, "refer", 5) != 0) {
+		sip_respond(tx, 489, "Bad Event", NULL, "Allow-Events: refer\r\n", NULL, NULL);
+		return;
+	}
+	if (o->refer_cseq == 0) {
+		sip_respond(tx, 481, "Subscription Does Not Exist", NULL, NULL, NULL, NULL);
+		return;
+	}
+	sip_respond(tx, 200, "OK", NULL, NULL, NULL, NULL);
+	id = strcasestr(event, "id=");
+	if (o->refer_result == NULL ||
+	    (id != NULL && (uint32_t)strtoul(id + 3, NULL, 10) != o->refer_cseq))
+		return;
+	body = sip_msg_body(req, &blen);
+	if (body != NULL && blen > 0) {
+		n = blen < sizeof(frag) - 1 ? blen : sizeof(frag) - 1;
+		memcpy(frag, body, n);
+		frag[n] = '\0';
+		if (sscanf(frag, "SIP/2.0 %d", &code) != 1)
+			code = 0;
+	}
+	if (code >= 200) {
+		snprintf(why, sizeof(why), "target answered %d", code);
+		refer_done(o, code, why);
+	} else if (state != NULL && strncasecmp(state, "terminated", 10) == 0) {
+		refer_done(o, 500, "subscription ended without a final result");
+	}
 }
 
 const char *
@@ -404,6 +527,8 @@ outbound_in_dialog(struct call_mgr *m, struct sip_server_tx *tx, const struct si
 		}
 	} else if (strcmp(method, "OPTIONS") == 0) {
 		sip_respond(tx, 200, "OK", NULL, OUT_ALLOW, NULL, NULL);
+	} else if (strcmp(method, "NOTIFY") == 0) {
+		out_notify(o, tx, req);
 	} else if (strcmp(method, "INVITE") == 0) {
 		/* a media change ivrd does not follow on this leg: the session stays as it is */
 		sip_respond(tx, 488, "Not Acceptable Here", NULL, NULL, NULL, NULL);
@@ -488,7 +613,9 @@ call_mgr_dial(struct call_out **op, struct call_mgr *m, const struct call_dial_r
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return ENOMEM;
 	o->prompt_id = conf->goodbye_prompt;
-	if (req->prompt != NULL) {
+	if (req->prompt != NULL && *req->prompt == '\0') {
+		o->prompt_id = -1; /* no prompt: played() at once */
+	} else if (req->prompt != NULL) {
 		o->prompt_id = -1;
 		for (size_t i = 0; i < conf->nprompts; i++)
 			if (strcmp(conf->prompt_names[i], req->prompt) == 0)

@@ -147,6 +147,21 @@ xstrdup(struct loader *l, const char *s)
 	return d;
 }
 
+/* A path as conf_blocks names it: "departments.billing.callback" is
+ * "departments.NAME.callback". */
+static const char *
+generic_path(char *buf, size_t size, const char *path)
+{
+	const char *dot = strchr(path, '.');
+	const char *next = dot != NULL ? strchr(dot + 1, '.') : NULL;
+
+	if (next == NULL || (strncmp(path, "departments.", 12) != 0 &&
+	    strncmp(path, "menus.", 6) != 0))
+		return path;
+	pathf(buf, size, "%.*s.NAME%s", (int)(dot - path), path, next);
+	return buf;
+}
+
 /* Settings a block does not know are errors: a typo must not be silently ignored. */
 static void
 check_unknown(struct loader *l, const config_setting_t *group, const struct conf_opt *opts,
@@ -157,12 +172,13 @@ check_unknown(struct loader *l, const config_setting_t *group, const struct conf
 	for (int i = 0; i < n; i++) {
 		config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
 		const char *name = config_setting_name(s);
-		char p[256];
+		char p[256], g[256];
 
 		if (name == NULL || conf_table_find(opts, name) != NULL)
 			continue;
 		pathf(p, sizeof(p), "%s.%s", path, name);
-		if (config_setting_is_group(s) && conf_block_opts(p) != NULL)
+		if (config_setting_is_group(s) && (conf_block_opts(p) != NULL ||
+			conf_block_opts(generic_path(g, sizeof(g), p)) != NULL))
 			continue; /* a sub-group with its own table, checked when it is loaded */
 		conf_error(l, s, p, "unknown setting");
 	}
@@ -179,6 +195,7 @@ type_name(enum opt_type t)
 	case OPT_STRINGS: return "a list of strings";
 	case OPT_PORTS: return "[first, last]";
 	case OPT_LIST: return "a list of groups";
+	case OPT_NUMBER: return "a number";
 	}
 	return "?";
 }
@@ -209,7 +226,8 @@ effective(struct loader *l, const char *path, const struct conf_opt *o, const st
 	switch (o->type) {
 	case OPT_STRING: str_appendf(line, sizeof(line), &off, "\"%s\";", v->s); break;
 	case OPT_INT: str_appendf(line, sizeof(line), &off, "%lld;", v->i); break;
-	case OPT_SECONDS: str_appendf(line, sizeof(line), &off, "%g;", v->d); break;
+	case OPT_SECONDS:
+	case OPT_NUMBER: str_appendf(line, sizeof(line), &off, "%g;", v->d); break;
 	case OPT_BOOL: str_appendf(line, sizeof(line), &off, "%s;", v->b ? "true" : "false"); break;
 	case OPT_STRINGS:
 	case OPT_PORTS:
@@ -252,7 +270,8 @@ get_value(struct loader *l, const config_setting_t *group, const struct conf_opt
 		switch (o->type) {
 		case OPT_STRING: v->s = o->def; break;
 		case OPT_INT: v->i = strtoll(o->def, NULL, 10); break;
-		case OPT_SECONDS: v->d = strtod(o->def, NULL); break;
+		case OPT_SECONDS:
+		case OPT_NUMBER: v->d = strtod(o->def, NULL); break;
 		case OPT_BOOL: v->b = strcmp(o->def, "true") == 0; break;
 		default: break; /* lists: callers supply their own default */
 		}
@@ -282,6 +301,7 @@ get_value(struct loader *l, const config_setting_t *group, const struct conf_opt
 		v->d = (double)v->i;
 		break;
 	case OPT_SECONDS:
+	case OPT_NUMBER:
 		if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64)
 			v->d = (double)config_setting_get_int64(s);
 		else if (t == CONFIG_TYPE_FLOAT)
@@ -585,6 +605,152 @@ load_loop_guard(struct loader *l, const config_setting_t *g)
 	lg->prompt = get_prompt(l, g, opts, path, "prompt", NULL);
 }
 
+/* ivrd.callbacks: how fast promises are dialled back; defaults when absent. */
+static void
+load_callbacks(struct loader *l, const config_setting_t *g)
+{
+	const struct conf_opt *opts = conf_block_opts("ivrd.callbacks");
+	const char *path = "ivrd.callbacks";
+	struct val v;
+
+	if (g != NULL && !config_setting_is_group(g))
+		g = NULL;
+	if (g != NULL)
+		check_unknown(l, g, opts, path);
+	if (get(l, g, opts, path, "rate", &v))
+		l->c->callback_rate = v.d;
+	if (get(l, g, opts, path, "lease", &v))
+		l->c->callback_lease_s = (unsigned)lround(v.d);
+}
+
+/* departments.NAME.callback: absent, the department offers no call backs. */
+static void
+load_dept_callback(struct loader *l, const config_setting_t *dg, struct conf_dept *d,
+	const char *dpath)
+{
+	static const char *const offers[] = {"closed", "unavailable", "overflow"};
+	const struct conf_opt *opts = conf_block_opts("departments.NAME.callback");
+	const config_setting_t *g = config_setting_get_member(dg, "callback");
+	struct conf_callback *cb = &d->callback;
+	char path[256], p[288];
+	struct val v;
+
+	cb->name_prompt = -1;
+	pathf(path, sizeof(path), "%s.callback", dpath);
+	if (g == NULL)
+		return;
+	if (!config_setting_is_group(g)) {
+		conf_error(l, g, path, "must be a group { offer = [...]; ... }");
+		return;
+	}
+	cb->on = true;
+	check_unknown(l, g, opts, path);
+	pathf(p, sizeof(p), "%s.offer", path);
+	if (get(l, g, opts, path, "offer", &v)) {
+		if (v.set == NULL)
+			cb->offer = CB_OFFER_CLOSED | CB_OFFER_UNAVAILABLE | CB_OFFER_OVERFLOW;
+		for (int i = 0; v.set != NULL && i < config_setting_length(v.set); i++) {
+			const char *w = config_setting_get_string_elem(v.set, i);
+			size_t k;
+			for (k = 0; k < ARRAY_LEN(offers); k++)
+				if (strcmp(w, offers[k]) == 0)
+					break;
+			if (k == ARRAY_LEN(offers))
+				conf_error(l, v.set, p, "\"%s\" is not closed, unavailable or overflow",
+					w);
+			else
+				cb->offer |= 1u << k;
+		}
+	}
+	if (get(l, g, opts, path, "service_level", &v))
+		cb->service_level_s = (unsigned)lround(v.d);
+	if (get(l, g, opts, path, "window", &v))
+		cb->window_s = (unsigned)lround(v.d);
+	if (get(l, g, opts, path, "attempts", &v))
+		cb->attempts = (unsigned)v.i;
+	if (get(l, g, opts, path, "retry", &v))
+		cb->retry_s = (unsigned)lround(v.d);
+	if (get(l, g, opts, path, "max_active", &v))
+		cb->max_active = (unsigned)v.i;
+	pathf(p, sizeof(p), "%s.order", path);
+	if (get(l, g, opts, path, "order", &v)) {
+		if (strcmp(v.s, "caller-first") == 0)
+			cb->order = CB_CALLER_FIRST;
+		else if (strcmp(v.s, "department-first") == 0)
+			cb->order = CB_DEPT_FIRST;
+		else
+			conf_error(l, v.set, p, "\"%s\" is not \"caller-first\" or "
+				"\"department-first\"", v.s);
+	}
+	pathf(p, sizeof(p), "%s.returning", path);
+	if (get(l, g, opts, path, "returning", &v)) {
+		if (strcmp(v.s, "offer") == 0)
+			cb->returning = CB_RETURN_OFFER;
+		else if (strcmp(v.s, "route") == 0)
+			cb->returning = CB_RETURN_ROUTE;
+		else
+			conf_error(l, v.set, p, "\"%s\" is not \"offer\" or \"route\"", v.s);
+	}
+	if (cb->service_level_s >= cb->window_s)
+		conf_error(l, g, path, "service_level %u s is not less than window %u s: every "
+			"promise would be broken before it is due", cb->service_level_s,
+			cb->window_s);
+	cb->name_prompt = get_prompt(l, g, opts, path, "name_prompt", NULL);
+}
+
+/* The prompts of the callback conversation, by name under prompts_dir/LANG/: interned
+ * (loaded with the others) when a department or a menu option uses them. */
+static void
+load_cb_prompts(struct loader *l, const config_setting_t *s)
+{
+	static const char *const days[7] = {"sunday", "monday", "tuesday", "wednesday",
+		"thursday", "friday", "saturday"};
+	struct conf_cb_prompts *cp = &l->c->cb_prompts;
+	const char *path = "callback prompts";
+	char name[64];
+	bool used = false;
+
+	for (size_t i = 0; i < l->c->ndepts; i++)
+		used |= l->c->depts[i].callback.on;
+	for (size_t i = 0; i < l->c->nmenus; i++)
+		for (int k = 0; k < CONF_KEYS; k++)
+			used |= l->c->menus[i].key_set[k] &&
+				(l->c->menus[i].keys[k].kind == ACT_CALLBACK ||
+				 l->c->menus[i].keys[k].kind == ACT_CALLBACK_CANCEL);
+	if (!used)
+		return;
+#define CBP(field, n) cp->field = prompt_id(l, "callback/" n, s, path)
+	CBP(offer, "offer");
+	CBP(number_is, "number-is");
+	CBP(confirm, "confirm");
+	CBP(enter_number, "enter-number");
+	CBP(invalid_number, "invalid-number");
+	CBP(promised, "promised");
+	CBP(today, "today");
+	CBP(tomorrow, "tomorrow");
+	CBP(at, "at");
+	CBP(this_is, "this-is");
+	CBP(for_caller, "for-caller");
+	CBP(returning, "returning");
+	CBP(returning_keys, "returning-keys");
+	CBP(cancelled, "cancelled");
+	CBP(none, "none");
+	CBP(goodbye, "goodbye");
+#undef CBP
+	for (int i = 0; i < 7; i++) {
+		pathf(name, sizeof(name), "callback/%s", days[i]);
+		cp->weekday[i] = prompt_id(l, name, s, path);
+	}
+	for (int i = 0; i < 48; i++) {
+		pathf(name, sizeof(name), "callback/time-%02d%02d", i / 2, i % 2 * 30);
+		cp->times[i] = prompt_id(l, name, s, path);
+	}
+	for (int i = 0; i < 10; i++) {
+		pathf(name, sizeof(name), "callback/digit-%d", i);
+		cp->digits[i] = prompt_id(l, name, s, path);
+	}
+}
+
 /* ivrd.sip.outbound: where calls ivrd places go, and the credentials for the proxy. */
 static void
 load_outbound(struct loader *l, const config_setting_t *sip)
@@ -658,7 +824,7 @@ load_ivrd(struct loader *l, const config_t *cfg, struct val *operator, struct va
 			const char *name = config_setting_name(s);
 			char p[256];
 			if (strcmp(name, "sip") == 0 || strcmp(name, "rtp") == 0 ||
-			    strcmp(name, "loop_guard") == 0) {
+			    strcmp(name, "loop_guard") == 0 || strcmp(name, "callbacks") == 0) {
 				if (!config_setting_is_group(s)) {
 					pathf(p, sizeof(p), "ivrd.%s", name);
 					conf_error(l, s, p, "must be a group { ... }");
@@ -762,6 +928,7 @@ load_ivrd(struct loader *l, const config_t *cfg, struct val *operator, struct va
 	if (get(l, top, ivrd_opts, "ivrd", "max_overflow", &v))
 		c->max_overflow = (unsigned)v.i;
 	load_loop_guard(l, top != NULL ? config_setting_get_member(top, "loop_guard") : NULL);
+	load_callbacks(l, top != NULL ? config_setting_get_member(top, "callbacks") : NULL);
 
 	if (sip != NULL)
 		check_unknown(l, sip, sip_opts, "ivrd.sip");
@@ -1222,6 +1389,19 @@ load_menu(struct loader *l, const config_setting_t *g, struct conf_menu *m,
 					"ivrd.languages", act.s + 5);
 			else
 				m->key_set[k] = true;
+		} else if (strncmp(act.s, "callback:", 9) == 0) {
+			int d = conf_dept_find(l->c, act.s + 9);
+			m->keys[k] = (struct conf_action){ACT_CALLBACK, d};
+			if (d < 0)
+				conf_error(l, act.set, p, "no department named \"%s\"", act.s + 9);
+			else if (!l->c->depts[d].callback.on)
+				conf_error(l, act.set, p, "department %s offers no call backs: give it "
+					"a callback group", act.s + 9);
+			else
+				m->key_set[k] = true;
+		} else if (strcmp(act.s, "callback-cancel") == 0) {
+			m->keys[k] = (struct conf_action){ACT_CALLBACK_CANCEL, 0};
+			m->key_set[k] = true;
 		} else if (parse_action(l, act.s, &m->keys[k], act.set, p)) {
 			m->key_set[k] = true;
 		}
@@ -1297,6 +1477,7 @@ load_dept(struct loader *l, const config_setting_t *g, struct conf_dept *d,
 	}
 	if (get(l, g, opts, path, "max_transfers", &v))
 		d->max_transfers = (unsigned)v.i;
+	load_dept_callback(l, g, d, path);
 	if (get(l, g, opts, path, "holidays", &v) && v.set != NULL && d->hours != NULL) {
 		char **days = strings(l, v.set, &n);
 		pathf(p, sizeof(p), "%s.holidays", path);
@@ -1637,6 +1818,7 @@ conf_load(struct conf **cp, struct conf_errors *e, const char *path,
 	l.c->path = xstrdup(&l, path);
 	l.c->entry_menu = -1;
 	l.c->goodbye_prompt = -1;
+	memset(&l.c->cb_prompts, 0xff, sizeof(l.c->cb_prompts)); /* every id -1: not loaded */
 
 	config_init(&cfg);
 	str_copy(dir, path, sizeof(dir));
@@ -1702,6 +1884,7 @@ conf_load(struct conf **cp, struct conf_errors *e, const char *path,
 			&l.c->operator_action);
 	load_numbers(&l, &cfg, entry.s != NULL ? entry.s : "main");
 	load_callers(&l, &cfg);
+	load_cb_prompts(&l, dg != NULL ? dg : mg);
 	if (l.nomem)
 		goto out;
 	check_graph(&l, &cfg);

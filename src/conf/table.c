@@ -220,9 +220,11 @@ static const struct conf_opt dir_entry_opts[] = {
 static const struct conf_opt option_opts[] = {
 	{"key", OPT_STRING, true, NULL, 0, 0, "One key: 0-9, *, #, A-D."},
 	{"action", OPT_STRING, true, NULL, 0, 0,
-		"\"menu:NAME\", \"dept:NAME\", \"repeat\", \"back\", or \"lang:CODE\": the "
+		"\"menu:NAME\", \"dept:NAME\", \"repeat\", \"back\", \"lang:CODE\": the "
 		"call continues in that language (one of ivrd.languages) and the menu's short "
-		"prompt plays again in it."},
+		"prompt plays again in it, \"callback:DEPT\": a call back from DEPT (which needs a "
+		"callback group) is offered, or \"callback-cancel\": the caller's open promises "
+		"are cancelled; either way the menu's short prompt follows."},
 	{NULL, 0, false, NULL, 0, 0, NULL},
 };
 
@@ -279,6 +281,49 @@ static const struct conf_opt loop_guard_opts[] = {
 	{NULL, 0, false, NULL, 0, 0, NULL},
 };
 
+static const struct conf_opt callback_opts[] = {
+	{"offer", OPT_STRINGS, false, "[\"closed\", \"unavailable\", \"overflow\"]", 0, 0,
+		"When callers of the department are offered a call back instead of (before) its "
+		"fallback: \"closed\" (outside its hours), \"unavailable\" (every target refused "
+		"or failed the transfer, or max_transfers reached), \"overflow\" (max_overflow "
+		"fallbacks taken). Only callers whose number (From user) is a telephone number are "
+		"offered; [] offers only through a menu option \"callback:NAME\"."},
+	{"service_level", OPT_SECONDS, false, "1800", 0, 604800,
+		"Seconds after the department opens (or after the promise, while it is open) by "
+		"which the caller is told to expect the call; said rounded up to the next half "
+		"hour in the department's time zone."},
+	{"window", OPT_SECONDS, false, "86400", 300, 2592000,
+		"Seconds after the promise by which it must be kept; past them it is broken "
+		"(journaled, escalated)."},
+	{"attempts", OPT_INT, false, "3", 1, 20,
+		"Dial-backs before the promise is broken."},
+	{"retry", OPT_SECONDS, false, "300", 10, 86400,
+		"Seconds between a busy, unanswered or failed dial-back and the next."},
+	{"max_active", OPT_INT, false, "2", 1, 1000,
+		"Dial-backs for the department in progress at once."},
+	{"order", OPT_STRING, false, "caller-first", 0, 0,
+		"\"caller-first\": dial the caller, say \"this is your call back from\" "
+		"name_prompt, then transfer them to the department; \"department-first\": dial "
+		"the department first, then bring the caller in."},
+	{"returning", OPT_STRING, false, "offer", 0, 0,
+		"A caller with an open promise who calls again: \"offer\" (told of it: 1 connects "
+		"to the department now, 2 keeps the promise and goes on to the menus) or \"route\" "
+		"(sent straight to the department). Connected, the promise is kept."},
+	{"name_prompt", OPT_STRING, false, NULL, 0, 0,
+		"The department's name as spoken (\"callback/dept-billing\"), after \"this is "
+		"your call back from\" and \"you have a call back pending from\" (default: none)."},
+	{NULL, 0, false, NULL, 0, 0, NULL},
+};
+
+static const struct conf_opt callbacks_opts[] = {
+	{"rate", OPT_NUMBER, false, "2.0", 0.01, 1000,
+		"Dial-backs started per second at most, over all departments."},
+	{"lease", OPT_SECONDS, false, "120", 10, 3600,
+		"Seconds an attempt holds its promise in the journal; a promise whose lease ran out "
+		"(the daemon died mid-attempt) is attempted again, never twice at once."},
+	{NULL, 0, false, NULL, 0, 0, NULL},
+};
+
 static const struct conf_opt number_opts[] = {
 	{"dnis", OPT_STRING, true, NULL, 0, 0,
 		"Dialed number (request URI user part, or the To user when the URI has none), "
@@ -320,6 +365,8 @@ const struct conf_block conf_blocks[] = {
 	{"departments.NAME", dept_opts},
 	{"numbers.[N]", number_opts},
 	{"ivrd.loop_guard", loop_guard_opts},
+	{"ivrd.callbacks", callbacks_opts},
+	{"departments.NAME.callback", callback_opts},
 	{"menus.NAME.routes.[N]", route_opts},
 	{"menus.NAME.entries.[N]", dir_entry_opts},
 	{"callers.[N]", caller_opts},

@@ -13,6 +13,7 @@ enum opt_type {
 	OPT_STRINGS, /* list or array of strings */
 	OPT_PORTS,   /* [first, last] */
 	OPT_LIST,    /* a list of groups, checked by its own table */
+	OPT_NUMBER,  /* int or float, not a duration (a rate) */
 };
 
 struct conf_opt {

@@ -16,7 +16,8 @@ const struct ctl_cmd cmd_status_entry = {
 	.name = "status",
 	.args = "[--json]",
 	.help = "The running daemon: version, uptime, configuration generation, active calls "
-		"per menu node, departments (open now, override, hours), counters.",
+		"per menu node, callback promises (open, dialing, overdue; promised, kept, broken, "
+		"cancelled since start), departments (open now, override, hours), counters.",
 	.exec = cmd_status_exec,
 };
 
@@ -142,7 +143,7 @@ print_counters(const struct json *j)
 static int
 print_status(const struct json *j)
 {
-	const struct json *calls = json_get(j, "calls");
+	const struct json *calls = json_get(j, "calls"), *cb;
 	char up[32], since[32];
 	int err;
 
@@ -155,6 +156,16 @@ print_status(const struct json *j)
 	printf("calls: %lld active, %lld since start\n",
 		(long long)json_get_int(calls, "active", 0),
 		(long long)json_get_int(calls, "total", 0));
+	if ((cb = json_get(j, "callbacks")) != NULL && cb->type == JSON_OBJECT)
+		printf("callbacks: %lld open (%lld dialing), %lld overdue; since start %lld "
+			"promised, %lld kept, %lld broken, %lld cancelled\n",
+			(long long)json_get_int(cb, "open", 0) + json_get_int(cb, "dialing", 0),
+			(long long)json_get_int(cb, "dialing", 0),
+			(long long)json_get_int(cb, "overdue", 0),
+			(long long)json_get_int(cb, "promised", 0),
+			(long long)json_get_int(cb, "kept", 0),
+			(long long)json_get_int(cb, "broken", 0),
+			(long long)json_get_int(cb, "cancelled", 0));
 	if (array(calls, "nodes") != NULL) {
 		putchar('\n');
 		if ((err = print_nodes(calls)) != 0)

@@ -8,8 +8,10 @@
 
 #include "ivr/output.h"
 
+struct journal_promise;
 struct journal_query;
 struct json;
+struct json_out;
 
 /* Exit statuses. */
 enum ctl_status {
@@ -40,6 +42,9 @@ extern const struct ctl_cmd cmd_reload_entry;
 extern const struct ctl_cmd cmd_dept_entry;
 extern const struct ctl_cmd cmd_show_entry;
 extern const struct ctl_cmd cmd_dial_entry;
+extern const struct ctl_cmd cmd_callbacks_entry;
+extern const struct ctl_cmd cmd_caller_entry;
+extern const struct ctl_cmd cmd_callback_entry;
 
 #define CTL_DEFAULT_CONFIG "/etc/ivrd/ivrd.conf"
 #define CTL_GLOBAL_USAGE "ivrctl [-c CONFIG] [-j JOURNAL]"
@@ -87,5 +92,16 @@ int ctl_set_format(enum output_format *fmt, enum output_format want);
 int ctl_parse_time(int64_t *ms, const char *s, bool end_of_day, int64_t now_ms);
 /* Local "YYYY-MM-DD HH:MM:SS". */
 void ctl_format_time(char *buf, size_t size, int64_t ms);
+
+/* A callback promise (cmd-callbacks.c), as "ivrctl callbacks" and "ivrctl caller" show it:
+ * a row of ctl_promise_columns (numbers masked in a table unless full_numbers), or the
+ * same members in JSON. */
+extern const struct output_column ctl_promise_columns[];
+extern const size_t ctl_promise_ncolumns;
+int ctl_promise_row(struct output *o, const struct journal_promise *p, bool full_numbers);
+void ctl_promise_json(struct json_out *w, const struct journal_promise *p);
+/* A number argument as the journal stores numbers (digits, no '+' or separators); when it is
+ * not a number, arg itself. */
+const char *ctl_number(char *buf, size_t size, const char *arg);
 
 #endif

@@ -9,11 +9,11 @@
 #include "ivr/output.h"
 #include "json.h"
 
-enum cell_kind { CELL_NULL, CELL_STR, CELL_INT };
+enum cell_kind { CELL_NULL, CELL_STR, CELL_INT, CELL_BOOL };
 
 struct cell {
 	enum cell_kind kind;
-	char *s; /* CELL_STR and CELL_INT (as text) */
+	char *s; /* CELL_STR, CELL_INT and CELL_BOOL (as text) */
 };
 
 struct output {
@@ -158,7 +158,7 @@ write_json_row(struct output *o)
 		if (cell->kind == CELL_STR)
 			json_write_string(o->fp, cell->s);
 		else
-			fputs(cell->kind == CELL_INT ? cell->s : "null", o->fp);
+			fputs(cell->kind != CELL_NULL ? cell->s : "null", o->fp);
 		sep = ", ";
 	}
 	fputc('}', o->fp);
@@ -240,6 +240,12 @@ output_int(struct output *o, int64_t v)
 
 	snprintf(buf, sizeof(buf), "%" PRId64, v);
 	return add_cell(o, CELL_INT, buf);
+}
+
+int
+output_bool(struct output *o, bool v)
+{
+	return add_cell(o, CELL_BOOL, v ? "true" : "false");
 }
 
 int

@@ -15,6 +15,9 @@
  *       trace on|off sip|rtp|menu    subsystem tracing in the log
  *       dial NUMBER [PROMPT]         a test call through ivrd.sip.outbound: answered once
  *                                    the call is over (the prompt played, BYE)
+ *       callback cancel ID REASON    cancel a callback promise (journaled with who);
+ *                                    REASON percent-encoded ("%20": a space) or the
+ *                                    rest of the line
  *   Each request gets one answer, in order: one line of JSON (RFC 8259), an object that
  *   starts with "ok":
  *       {"ok":true,...the command's members...}
@@ -65,6 +68,7 @@ static const struct srv_cmd *const commands[] = {
 	&srv_show_entry,
 	&srv_trace_entry,
 	&srv_dial_entry,
+	&srv_callback_entry,
 };
 
 struct client {

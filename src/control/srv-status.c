@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "ivr/call.h"
+#include "ivr/callback.h"
 #include "ivr/conf.h"
 #include "ivr/daemon.h"
 #include "ivr/journal.h"
@@ -132,6 +133,32 @@ write_departments(struct json_out *w, const struct daemon *d)
 	json_end_arr(w);
 }
 
+/* The promise ledger now; absent when this daemon keeps none. */
+static void
+write_callbacks(struct json_out *w, const struct daemon *d)
+{
+	struct callback_stats cs;
+
+	if (d->callbacks == NULL)
+		return;
+	callback_mgr_stats(d->callbacks, &cs);
+	/* the gauges as of now, so "counters" agrees with the figures below */
+	metrics_set(d->metrics, "callback.open", NULL, (int64_t)cs.open);
+	metrics_set(d->metrics, "callback.dialing", NULL, (int64_t)cs.dialing);
+	metrics_set(d->metrics, "callback.overdue", NULL, (int64_t)cs.overdue);
+	json_begin_obj(w, "callbacks");
+	json_uint(w, "open", cs.open);
+	json_uint(w, "dialing", cs.dialing);
+	json_uint(w, "overdue", cs.overdue);
+	json_uint(w, "promised", cs.promised);
+	json_uint(w, "updated", cs.updated);
+	json_uint(w, "attempts", cs.attempts);
+	json_uint(w, "kept", cs.kept);
+	json_uint(w, "broken", cs.broken);
+	json_uint(w, "cancelled", cs.cancelled);
+	json_end_obj(w);
+}
+
 /* "name" or "name{labels}" -> value */
 static void
 write_counter(void *arg, const char *name, enum metric_kind kind, const char *help,
@@ -246,6 +273,7 @@ srv_status(struct json_out *w, const struct srv_req *r)
 	free(ns.v);
 
 	write_departments(w, d);
+	write_callbacks(w, d);
 	json_begin_obj(w, "counters");
 	metrics_foreach(d->metrics, write_counter, w);
 	json_end_obj(w);

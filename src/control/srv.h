@@ -33,6 +33,7 @@ extern const struct srv_cmd srv_dept_entry;
 extern const struct srv_cmd srv_show_entry;
 extern const struct srv_cmd srv_trace_entry;
 extern const struct srv_cmd srv_dial_entry;
+extern const struct srv_cmd srv_callback_entry;
 
 /* A command that answers later (ivrctl dial waits for the call's outcome): exec takes a
  * handle with srv_later_new(), writes nothing and returns SRV_LATER. The connection's

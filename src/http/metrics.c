@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ivr/call.h"
+#include "ivr/callback.h"
 #include "ivr/daemon.h"
 #include "ivr/http.h"
 #include "ivr/journal.h"
@@ -241,6 +242,14 @@ on_request(struct evhttp_request *req, void *arg)
 		evbuffer_add_printf(s.out, "method not allowed\n");
 	} else if (strcmp(path, "/metrics") == 0) {
 		type = "text/plain; version=0.0.4; charset=utf-8";
+		if (h->d->callbacks != NULL) {
+			/* overdue grows with the clock alone: count it at scrape time */
+			struct callback_stats cs;
+			callback_mgr_stats(h->d->callbacks, &cs);
+			metrics_set(h->d->metrics, "callback.open", NULL, (int64_t)cs.open);
+			metrics_set(h->d->metrics, "callback.dialing", NULL, (int64_t)cs.dialing);
+			metrics_set(h->d->metrics, "callback.overdue", NULL, (int64_t)cs.overdue);
+		}
 		metrics_foreach(h->d->metrics, put_series, &s);
 		put_stats(&s, h->d);
 	} else if (h->d->stopping) {

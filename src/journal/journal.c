@@ -31,13 +31,16 @@ struct jrec {
 	void (*done)(void *arg, int err);
 	void *arg;
 	int err;
+	bool is_row;             /* a callbacks row, not an event */
 	struct journal_event ev; /* strings point into buf */
+	struct journal_callback_row row;
 	char buf[];
 };
 
 struct journal {
 	sqlite3 *db;
 	sqlite3_stmt *insert;
+	sqlite3_stmt *put_cb;  /* INSERT OR REPLACE INTO callbacks */
 	char *path;
 
 	pthread_t writer;
@@ -46,7 +49,8 @@ struct journal {
 	pthread_cond_t idle;   /* flush: a batch was processed */
 	struct jrec *head, **tail;  /* queued, not yet taken by the writer */
 	struct jrec *done, **done_tail; /* processed, callback pending on the loop */
-	uint64_t processed;    /* events committed or failed, as stats.appended counts them */
+	uint64_t queued;       /* records (events and callbacks rows) queued */
+	uint64_t processed;    /* records committed or failed */
 	bool stop;
 	struct journal_stats stats;
 
@@ -231,7 +235,45 @@ bind_event(sqlite3_stmt *st, const struct journal_event *ev)
 	return rc;
 }
 
-/* One transaction for the whole batch: one fsync of the WAL however many events. */
+static int
+bind_int_or_null(sqlite3_stmt *st, int col, int64_t v)
+{
+	return v != 0 ? sqlite3_bind_int64(st, col, v) : sqlite3_bind_null(st, col);
+}
+
+/* The columns in JOURNAL_PUT_CALLBACK_SQL's order. */
+static int
+bind_row(sqlite3_stmt *st, const struct journal_callback_row *r)
+{
+	const char *text[] = {r->number, r->ani, r->dept, r->lang, r->call_id, r->state};
+	const int64_t num[] = {r->created_ms, r->updated_ms, r->due_ms, r->expires_ms,
+		r->next_ms, r->attempts, r->max_attempts};
+	const char *text2[] = {r->last_result, r->reason, r->kept_call_id};
+	int rc = sqlite3_bind_int64(st, 1, r->id), col = 2;
+
+	for (size_t i = 0; i < ARRAY_LEN(text) && rc == SQLITE_OK; i++)
+		rc = bind_text(st, col++, text[i]);
+	for (size_t i = 0; i < ARRAY_LEN(num) && rc == SQLITE_OK; i++)
+		rc = sqlite3_bind_int64(st, col++, num[i]);
+	for (size_t i = 0; i < ARRAY_LEN(text2) && rc == SQLITE_OK; i++)
+		rc = bind_text(st, col++, text2[i]);
+	if (rc == SQLITE_OK)
+		rc = bind_int_or_null(st, col++, r->closed_ms);
+	if (rc == SQLITE_OK)
+		rc = bind_text(st, col++, r->owner);
+	if (rc == SQLITE_OK)
+		rc = bind_int_or_null(st, col, r->lease_until_ms);
+	return rc;
+}
+
+#define JOURNAL_PUT_CALLBACK_SQL \
+	"INSERT OR REPLACE INTO callbacks (id, number, ani, dept, lang, call_id, state, " \
+	"created_ms, updated_ms, due_ms, expires_ms, next_ms, attempts, max_attempts, " \
+	"last_result, reason, kept_call_id, closed_ms, owner, lease_until_ms) VALUES (?1, ?2, " \
+	"?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
+
+/* One transaction for the whole batch: one fsync of the WAL however many events. Rows and
+ * events go in queue order, so an event commits with (or after) the rows before it. */
 static int
 commit_batch(struct journal *j, struct jrec *batch)
 {
@@ -241,10 +283,11 @@ commit_batch(struct journal *j, struct jrec *batch)
 	if (rc != SQLITE_OK)
 		goto out;
 	for (struct jrec *r = batch; r != NULL; r = r->next) {
-		rc = bind_event(j->insert, &r->ev);
+		sqlite3_stmt *st = r->is_row ? j->put_cb : j->insert;
+		rc = r->is_row ? bind_row(st, &r->row) : bind_event(st, &r->ev);
 		if (rc == SQLITE_OK)
-			rc = sqlite3_step(j->insert);
-		sqlite3_reset(j->insert);
+			rc = sqlite3_step(st);
+		sqlite3_reset(st);
 		if (rc != SQLITE_DONE)
 			goto out;
 	}
@@ -268,6 +311,9 @@ log_lost(const struct journal *j, const struct journal_event *ev, const char *wh
 
 	str_appendf(line, sizeof(line), &off, "%s: event not recorded (%s): %s ts_ms=%lld",
 		j->path, why, ev->event, (long long)ev->ts_ms);
+	if (ev->callback_id > 0)
+		str_appendf(line, sizeof(line), &off, " callback_id=%lld",
+			(long long)ev->callback_id);
 	for (size_t i = 0; i < ARRAY_LEN(val); i++)
 		if (val[i] != NULL)
 			str_appendf(line, sizeof(line), &off, " %s=%s", name[i], val[i]);
@@ -307,8 +353,11 @@ writer_main(void *arg)
 		j->tail = &j->head;
 		pthread_mutex_unlock(&j->lock);
 
-		for (r = batch; r != NULL; r = r->next)
+		uint64_t nev = 0;
+		for (r = batch; r != NULL; r = r->next) {
 			n++;
+			nev += !r->is_row;
+		}
 		t0 = clock_mono_us();
 		for (int attempt = 1; ; attempt++) {
 			rc = commit_batch(j, batch);
@@ -325,7 +374,13 @@ writer_main(void *arg)
 			log_err("journal", "%s: %llu event(s) lost after %d tries: %s", j->path,
 				(unsigned long long)n, COMMIT_ATTEMPTS, sqlite3_errmsg(j->db));
 			for (r = batch; r != NULL; r = r->next)
-				log_lost(j, &r->ev, sqlite3_errstr(rc));
+				if (r->is_row)
+					log_msg(LOG_PRIO_ERR, "journal", r->row.call_id, "%s: callback %lld "
+						"row not recorded (%s): state %s", j->path,
+						(long long)r->row.id, sqlite3_errstr(rc),
+						r->row.state ? r->row.state : "");
+				else
+					log_lost(j, &r->ev, sqlite3_errstr(rc));
 		}
 
 		for (r = batch; r != NULL; r = next) {
@@ -343,9 +398,9 @@ writer_main(void *arg)
 		pthread_mutex_lock(&j->lock);
 		j->processed += n;
 		if (rc == SQLITE_OK)
-			j->stats.committed += n;
+			j->stats.committed += nev;
 		else
-			j->stats.failed += n;
+			j->stats.failed += nev;
 		j->stats.batches++;
 		j->stats.last_commit_us = t1 - t0;
 		if (done != NULL) {
@@ -397,6 +452,7 @@ journal_free(struct journal *j)
 	if (j->efd >= 0)
 		close(j->efd);
 	sqlite3_finalize(j->insert);
+	sqlite3_finalize(j->put_cb);
 	sqlite3_close(j->db);
 	pthread_cond_destroy(&j->idle);
 	pthread_cond_destroy(&j->work);
@@ -453,6 +509,9 @@ journal_open(struct journal **jp, struct event_base *base, const char *path)
 		"dept, target, result, reason, ani, dnis, prompt, detail, generation, "
 		"duration_ms, callback_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
 		"?12, ?13, ?14, ?15, ?16)", -1, SQLITE_PREPARE_PERSISTENT, &j->insert, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v3(j->db, JOURNAL_PUT_CALLBACK_SQL, -1,
+			SQLITE_PREPARE_PERSISTENT, &j->put_cb, NULL);
 	if (rc != SQLITE_OK) {
 		err = sqlite_errno(j->db, rc);
 		log_err("journal", "%s: %s", path, sqlite3_errmsg(j->db));
@@ -487,6 +546,19 @@ out:
 	return err;
 }
 
+static void
+enqueue(struct journal *j, struct jrec *r, bool event)
+{
+	pthread_mutex_lock(&j->lock);
+	*j->tail = r;
+	j->tail = &r->next;
+	j->queued++;
+	if (event)
+		j->stats.appended++;
+	pthread_cond_signal(&j->work);
+	pthread_mutex_unlock(&j->lock);
+}
+
 static int
 queue(struct journal *j, const struct journal_event *ev, void (*done)(void *, int),
 	void *arg)
@@ -511,6 +583,7 @@ queue(struct journal *j, const struct journal_event *ev, void (*done)(void *, in
 	r->done = done;
 	r->arg = arg;
 	r->err = 0;
+	r->is_row = false;
 	r->ev = *ev;
 	if (r->ev.ts_ms == 0)
 		r->ev.ts_ms = clock_wall_ms();
@@ -527,12 +600,45 @@ queue(struct journal *j, const struct journal_event *ev, void (*done)(void *, in
 		p += len[i];
 	}
 
-	pthread_mutex_lock(&j->lock);
-	*j->tail = r;
-	j->tail = &r->next;
-	j->stats.appended++;
-	pthread_cond_signal(&j->work);
-	pthread_mutex_unlock(&j->lock);
+	enqueue(j, r, true);
+	return 0;
+}
+
+int
+journal_put_callback(struct journal *j, const struct journal_callback_row *row)
+{
+	const char *const src[] = {row->number, row->ani, row->dept, row->lang, row->call_id,
+		row->state, row->last_result, row->reason, row->kept_call_id, row->owner};
+	size_t len[ARRAY_LEN(src)], total = 0;
+	struct jrec *r;
+	char *p;
+
+	if (j == NULL || row->id <= 0 || row->number == NULL || row->dept == NULL ||
+	    row->state == NULL)
+		return EINVAL;
+	for (size_t i = 0; i < ARRAY_LEN(src); i++) {
+		len[i] = src[i] != NULL ? strlen(src[i]) + 1 : 0;
+		total += len[i];
+	}
+	r = calloc(1, sizeof(*r) + total);
+	if (r == NULL)
+		return ENOMEM;
+	r->is_row = true;
+	r->row = *row;
+	{
+		const char **dst[] = {&r->row.number, &r->row.ani, &r->row.dept, &r->row.lang,
+			&r->row.call_id, &r->row.state, &r->row.last_result, &r->row.reason,
+			&r->row.kept_call_id, &r->row.owner};
+		p = r->buf;
+		for (size_t i = 0; i < ARRAY_LEN(src); i++) {
+			if (src[i] == NULL)
+				continue;
+			memcpy(p, src[i], len[i]);
+			*dst[i] = p;
+			p += len[i];
+		}
+	}
+	enqueue(j, r, false);
 	return 0;
 }
 
@@ -553,7 +659,7 @@ void
 journal_flush(struct journal *j)
 {
 	pthread_mutex_lock(&j->lock);
-	for (uint64_t target = j->stats.appended; j->processed < target; )
+	for (uint64_t target = j->queued; j->processed < target; )
 		pthread_cond_wait(&j->idle, &j->lock);
 	pthread_mutex_unlock(&j->lock);
 }

@@ -17,6 +17,9 @@
 
 #define ROW_COLUMNS "id, ts_ms, call_id, event, menu, key, dept, target, result, reason, " \
 	"ani, dnis, prompt, detail, generation, duration_ms"
+/* events.callback_id came with schema 2 */
+#define ROW_COLUMNS_V1 ROW_COLUMNS ", NULL"
+#define ROW_COLUMNS_V2 ROW_COLUMNS ", callback_id"
 
 struct journal_query {
 	sqlite3 *db;
@@ -209,8 +212,10 @@ journal_query_open(struct journal_query **qp, const char *path, char *err, size_
 			"version %d", path, (long long)version, JOURNAL_SCHEMA_VERSION);
 		goto out;
 	}
-	rc = sqlite3_prepare_v3(q->db, "SELECT " ROW_COLUMNS " FROM events WHERE call_id = ?1 "
-		"ORDER BY id", -1, SQLITE_PREPARE_PERSISTENT, &q->call_rows, NULL);
+	rc = sqlite3_prepare_v3(q->db, version >= 2 ?
+		"SELECT " ROW_COLUMNS_V2 " FROM events WHERE call_id = ?1 ORDER BY id" :
+		"SELECT " ROW_COLUMNS_V1 " FROM events WHERE call_id = ?1 ORDER BY id",
+		-1, SQLITE_PREPARE_PERSISTENT, &q->call_rows, NULL);
 	if (rc != SQLITE_OK) {
 		ret = query_errno(rc);
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(q->db));
@@ -248,6 +253,7 @@ row_read(struct journal_row **rp, sqlite3_stmt *st)
 	r->ev.generation = sqlite3_column_int64(st, 14);
 	r->ev.duration_ms = sqlite3_column_type(st, 15) == SQLITE_NULL ? -1
 		: sqlite3_column_int64(st, 15);
+	r->ev.callback_id = sqlite3_column_int64(st, 16);
 	dst[0] = &r->ev.call_id, dst[1] = &r->ev.event, dst[2] = &r->ev.menu;
 	dst[3] = &r->ev.key, dst[4] = &r->ev.dept, dst[5] = &r->ev.target;
 	dst[6] = &r->ev.result, dst[7] = &r->ev.reason, dst[8] = &r->ev.ani;
@@ -610,6 +616,48 @@ sb_seconds(struct sbuf *b, int64_t ms)
 	sb_addf(b, "%lld.%lld s", (long long)(ms / 1000), (long long)(ms % 1000 / 100));
 }
 
+/* callback.* events (journal.h); false for one this version has no words for. */
+static bool
+describe_promise(struct sbuf *b, const struct journal_event *ev)
+{
+	const char *what = ev->event + 9;
+	long long id = (long long)ev->callback_id;
+
+	if (strcmp(what, "promised") == 0 || strcmp(what, "updated") == 0) {
+		sb_addf(b, "%s call back #%lld from %s to %s", *what == 'p' ? "promised" :
+			"updated", id, str_or(ev->dept, "?"), str_or(ev->dnis, "?"));
+		if (ev->detail != NULL)
+			sb_addf(b, " (%s)", ev->detail);
+	} else if (strcmp(what, "attempt") == 0) {
+		sb_addf(b, "call back #%lld: dialing %s", id, str_or(ev->dnis, "?"));
+		if (ev->detail != NULL)
+			sb_addf(b, ", %s", ev->detail);
+		if (ev->reason != NULL)
+			sb_addf(b, " (%s)", ev->reason);
+	} else if (strcmp(what, "result") == 0) {
+		sb_addf(b, "call back #%lld: %s", id, str_or(ev->result, "no result"));
+		if (ev->detail != NULL)
+			sb_addf(b, " (%s)", ev->detail);
+		if (ev->reason != NULL)
+			sb_addf(b, " — %s", ev->reason);
+	} else if (strcmp(what, "kept") == 0) {
+		sb_addf(b, "call back #%lld kept", id);
+	} else if (strcmp(what, "broken") == 0 || strcmp(what, "overdue") == 0) {
+		sb_addf(b, "call back #%lld %s", id, what);
+		if (ev->reason != NULL)
+			sb_addf(b, " — %s", ev->reason);
+	} else if (strcmp(what, "cancelled") == 0) {
+		sb_addf(b, "call back #%lld cancelled", id);
+		if (ev->detail != NULL)
+			sb_addf(b, " by %s", ev->detail);
+		if (ev->reason != NULL)
+			sb_addf(b, " — %s", ev->reason);
+	} else {
+		return false;
+	}
+	return true;
+}
+
 int
 journal_event_describe(char **out, const struct journal_event *ev)
 {
@@ -695,6 +743,8 @@ journal_event_describe(char **out, const struct journal_event *ev)
 			sb_addf(&b, " (%s)", ev->result);
 		if (ev->reason != NULL)
 			sb_addf(&b, " — %s", ev->reason);
+	} else if (strncmp(ev->event, "callback.", 9) == 0 && describe_promise(&b, ev)) {
+		/* in words */
 	} else {
 		/* an event this version has no words for: show what it holds */
 		const char *name[] = {"menu", "key", "dept", "target", "result", "reason", "ani",
@@ -709,4 +759,283 @@ journal_event_describe(char **out, const struct journal_event *ev)
 			sb_addf(&b, " duration_ms=%lld", (long long)ev->duration_ms);
 	}
 	return sb_finish(out, &b);
+}
+
+/* Callback promises. */
+
+/* Schema 2 added the callbacks table and events.callback_id together. */
+static int
+has_promises(bool *yes, struct journal_query *q)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, err = 0;
+
+	*yes = false;
+	rc = sqlite3_prepare_v2(q->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+		"name = 'callbacks'", -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		*yes = true;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		set_error(q, "reading the schema");
+		err = query_errno(rc);
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+static void
+promise_clear(struct journal_promise *p)
+{
+	free(p->number);
+	free(p->ani);
+	free(p->dept);
+	free(p->lang);
+	free(p->call_id);
+	free(p->state);
+	free(p->last_result);
+	free(p->reason);
+	free(p->kept_call_id);
+	free(p->owner);
+}
+
+void
+journal_promises_free(struct journal_promises *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		promise_clear(&p->v[i]);
+	free(p->v);
+	free(p);
+}
+
+static int
+col_dup(char **dst, sqlite3_stmt *st, int col)
+{
+	return dup_opt(dst, (const char *)sqlite3_column_text(st, col));
+}
+
+static int64_t
+col_time(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, col);
+}
+
+#define PROMISE_COLUMNS "id, number, ani, dept, lang, call_id, state, created_ms, updated_ms, " \
+	"due_ms, expires_ms, next_ms, attempts, max_attempts, last_result, reason, " \
+	"kept_call_id, closed_ms, owner, lease_until_ms"
+
+static int
+promise_read(struct journal_promise *p, sqlite3_stmt *st, int64_t now_ms)
+{
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	p->id = sqlite3_column_int64(st, 0);
+	p->created_ms = col_time(st, 7);
+	p->updated_ms = col_time(st, 8);
+	p->due_ms = col_time(st, 9);
+	p->expires_ms = col_time(st, 10);
+	p->next_ms = col_time(st, 11);
+	p->attempts = sqlite3_column_int64(st, 12);
+	p->max_attempts = sqlite3_column_int64(st, 13);
+	p->closed_ms = col_time(st, 17);
+	p->lease_until_ms = col_time(st, 19);
+	if ((err = col_dup(&p->number, st, 1)) != 0 || (err = col_dup(&p->ani, st, 2)) != 0 ||
+	    (err = col_dup(&p->dept, st, 3)) != 0 || (err = col_dup(&p->lang, st, 4)) != 0 ||
+	    (err = col_dup(&p->call_id, st, 5)) != 0 || (err = col_dup(&p->state, st, 6)) != 0 ||
+	    (err = col_dup(&p->last_result, st, 14)) != 0 ||
+	    (err = col_dup(&p->reason, st, 15)) != 0 ||
+	    (err = col_dup(&p->kept_call_id, st, 16)) != 0 ||
+	    (err = col_dup(&p->owner, st, 18)) != 0) {
+		promise_clear(p);
+		return err;
+	}
+	p->overdue = p->state != NULL && (strcmp(p->state, "open") == 0 ||
+		strcmp(p->state, "dialing") == 0) && p->due_ms >= 0 && p->due_ms < now_ms;
+	return 0;
+}
+
+int
+journal_query_promises(struct journal_promises **pp, struct journal_query *q,
+	const struct journal_promise_filter *f)
+{
+	/* Only constant text goes into the statement; values are bound. Each view names the
+	 * states it wants, so the (state, next_ms) index serves it. */
+	static const char *const views[] = {
+		[JPROM_ALL] = "1",
+		[JPROM_OPEN] = "state IN ('open', 'dialing')",
+		[JPROM_DUE] = "state IN ('open', 'dialing') AND next_ms <= ?1",
+		[JPROM_OVERDUE] = ("state IN ('open', 'dialing', 'broken') AND "
+			"(state = 'broken' OR due_ms < ?1)"),
+		[JPROM_KEPT] = "state = 'kept'",
+		[JPROM_BROKEN] = "state = 'broken'",
+		[JPROM_CANCELLED] = "state = 'cancelled'",
+	};
+	struct journal_promises *p;
+	struct sbuf sql = {0};
+	sqlite3_stmt *st = NULL;
+	char *text = NULL;
+	size_t cap = 0;
+	bool have;
+	int rc, err;
+
+	*pp = NULL;
+	if ((unsigned)f->view >= ARRAY_LEN(views))
+		return EINVAL;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return ENOMEM;
+	if ((err = has_promises(&have, q)) != 0 || !have)
+		goto out;
+	p->recorded = true;
+	/* escalated (overdue open, then broken), open by due time, then the closed ones */
+	sb_addf(&sql, "SELECT " PROMISE_COLUMNS ", CASE WHEN state IN ('open', 'dialing') AND "
+		"due_ms < ?1 THEN 0 WHEN state = 'broken' THEN 1 WHEN state IN ('open', "
+		"'dialing') THEN 2 ELSE 3 END AS rank FROM callbacks WHERE %s", views[f->view]);
+	if (f->id != 0)
+		sb_addf(&sql, " AND id = ?7");
+	if (f->dept != NULL)
+		sb_addf(&sql, " AND dept = ?2");
+	if (f->number != NULL)
+		sb_addf(&sql, " AND (number = ?3 OR ani = ?3)");
+	if (f->since_ms != 0)
+		sb_addf(&sql, " AND created_ms >= ?4");
+	if (f->until_ms != 0)
+		sb_addf(&sql, " AND created_ms < ?5");
+	sb_addf(&sql, " ORDER BY rank, CASE WHEN rank < 3 THEN due_ms ELSE "
+		"-COALESCE(closed_ms, updated_ms) END, id LIMIT ?6");
+	if ((err = sb_finish(&text, &sql)) != 0)
+		goto out;
+	rc = sqlite3_prepare_v2(q->db, text, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		set_error(q, "reading callback promises");
+		err = query_errno(rc);
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, f->now_ms);
+	if (f->dept != NULL)
+		sqlite3_bind_text(st, 2, f->dept, -1, SQLITE_STATIC);
+	if (f->number != NULL)
+		sqlite3_bind_text(st, 3, f->number, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, f->since_ms);
+	sqlite3_bind_int64(st, 5, f->until_ms);
+	sqlite3_bind_int64(st, 6, f->limit != 0 ? (int64_t)f->limit : -1);
+	if (f->id != 0)
+		sqlite3_bind_int64(st, 7, f->id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (p->n == cap) {
+			size_t ncap = cap ? cap * 2 : 32;
+			struct journal_promise *v = realloc(p->v, ncap * sizeof(*v));
+			if (v == NULL) {
+				err = ENOMEM;
+				goto out;
+			}
+			p->v = v;
+			cap = ncap;
+		}
+		if ((err = promise_read(&p->v[p->n], st, f->now_ms)) != 0)
+			goto out;
+		p->n++;
+	}
+	if (rc != SQLITE_DONE) {
+		set_error(q, "reading callback promises");
+		err = query_errno(rc);
+	}
+out:
+	sqlite3_finalize(st);
+	free(text);
+	if (err != 0)
+		journal_promises_free(p);
+	else
+		*pp = p;
+	return err;
+}
+
+int
+journal_query_promise_events(struct journal_rows **rp, struct journal_query *q,
+	int64_t callback_id)
+{
+	struct journal_rows *r;
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	bool have;
+	int rc, err;
+
+	*rp = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return ENOMEM;
+	if ((err = has_promises(&have, q)) != 0 || !have)
+		goto out;
+	rc = sqlite3_prepare_v2(q->db, "SELECT " ROW_COLUMNS_V2 " FROM events WHERE "
+		"callback_id = ?1 ORDER BY id", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		set_error(q, "reading a promise's events");
+		err = query_errno(rc);
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, callback_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (r->n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct journal_row **v = realloc(r->v, ncap * sizeof(*v));
+			if (v == NULL) {
+				err = ENOMEM;
+				goto out;
+			}
+			r->v = v;
+			cap = ncap;
+		}
+		if ((err = row_read(&r->v[r->n], st)) != 0)
+			goto out;
+		r->n++;
+	}
+	if (rc != SQLITE_DONE) {
+		set_error(q, "reading a promise's events");
+		err = query_errno(rc);
+	}
+out:
+	sqlite3_finalize(st);
+	if (err != 0)
+		journal_rows_free(r);
+	else
+		*rp = r;
+	return err;
+}
+
+int
+journal_query_caller_totals(struct journal_caller_totals *t, struct journal_query *q,
+	const char *number)
+{
+	/* the caller's calls by their call.start, as journal_query_calls finds them; then
+	 * what happened on each */
+	static const char sql[] = "SELECT "
+		"COALESCE(SUM(e.event = '" JEV_CALL_START "'), 0), "
+		"COALESCE(SUM(e.event = '" JEV_TRANSFER_START "'), 0), "
+		"COALESCE(SUM(e.event = '" JEV_TRANSFER_RESULT "' AND "
+		"COALESCE(e.result, '') != 'ok'), 0), "
+		"COALESCE(SUM(e.event = '" JEV_DROP "'), 0) "
+		"FROM events s JOIN events e ON e.call_id = s.call_id "
+		"WHERE s.event = '" JEV_CALL_START "' AND (s.ani = ?1 OR s.dnis = ?1) AND "
+		"e.event IN ('" JEV_CALL_START "', '" JEV_TRANSFER_START "', '"
+		JEV_TRANSFER_RESULT "', '" JEV_DROP "')";
+	sqlite3_stmt *st = NULL;
+	int rc, err = 0;
+
+	memset(t, 0, sizeof(*t));
+	rc = sqlite3_prepare_v2(q->db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+	}
+	if (rc == SQLITE_ROW) {
+		t->calls = (size_t)sqlite3_column_int64(st, 0);
+		t->transfers = (size_t)sqlite3_column_int64(st, 1);
+		t->transfers_failed = (size_t)sqlite3_column_int64(st, 2);
+		t->drops = (size_t)sqlite3_column_int64(st, 3);
+	} else {
+		set_error(q, "reading a caller's calls");
+		err = query_errno(rc);
+	}
+	sqlite3_finalize(st);
+	return err;
 }

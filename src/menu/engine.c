@@ -126,6 +126,17 @@ menu_leave(struct menu_session *ms)
 	ms->state = MENU_IDLE;
 }
 
+void
+menu_resume(struct menu_session *ms)
+{
+	if (ms->menu < 0)
+		return;
+	entry_clear(ms);
+	ms->ops->stop(ms->arg);
+	ms->state = MENU_IDLE;
+	prompt(ms, cur(ms)->short_prompt, cur(ms)->barge_in);
+}
+
 static void
 route(struct menu_session *ms, int dept, const char *reason)
 {

@@ -395,3 +395,21 @@ hours_open(const struct hours *h, const struct tz *z, time_t now)
 	m = (tm.tm_wday + 6) % 7 * DAY_MIN + tm.tm_hour * 60 + tm.tm_min;
 	return (h->open[m / 64] >> (m % 64) & 1) != 0;
 }
+
+time_t
+hours_next_open(const struct hours *h, const struct tz *z, time_t now, time_t horizon)
+{
+	bool any = false;
+
+	if (hours_open(h, z, now))
+		return now;
+	for (size_t i = 0; i < sizeof(h->open) / sizeof(h->open[0]) && !any; i++)
+		any = h->open[i] != 0;
+	if (!any)
+		return -1;
+	/* minute by minute: zone offsets are whole minutes; two weeks is 20160 steps */
+	for (time_t t = now - now % 60 + 60; t <= now + horizon; t += 60)
+		if (hours_open(h, z, t))
+			return t;
+	return -1;
+}

@@ -21,7 +21,7 @@ def check(path, cwd=None):
 def test_demo_config_is_valid():
     rc, out, err = check("etc/ivrd.conf", cwd=ROOT)
     assert rc == 0, err
-    assert "configuration OK: 3 menus, 6 departments, 2 numbers, 12 prompts in 2 languages" in out, out
+    assert "configuration OK: 3 menus, 6 departments, 2 numbers, 95 prompts in 2 languages" in out, out
     assert "warning" not in err, err  # both languages ship every prompt
 
 
@@ -66,6 +66,51 @@ menus = {{
     for w in want:
         assert w in err, f"missing: {w}\n--- got:\n{err}"
     assert "errors; configuration refused" in err, err
+
+
+def test_callback_errors_are_listed():
+    d = tempfile.mkdtemp(prefix="ivrd-conf-")
+    conf = os.path.join(d, "ivrd.conf")
+    with open(conf, "w") as f:
+        f.write(f'''ivrd: {{
+  prompts_dir = "{ROOT}/prompts";
+  state_dir = "{d}/state";
+  callbacks: {{ rate = 0; lease = 5; speed = 1; }};
+}};
+departments = {{
+  billing = {{ targets = ["sip:b@127.0.0.1:5999"];
+    callback: {{ offer = ["closed", "later"]; order = "whenever";
+      returning = "maybe"; window = 600; service_level = 900; colour = "red"; }}; }};
+  sales = {{ targets = ["sip:s@127.0.0.1:5999"]; }};
+  operator = {{ targets = ["sip:op@127.0.0.1:5999"]; }};
+}};
+menus = {{
+  main = {{ greeting = "main/greeting";
+    options = ( {{ key = "1"; action = "callback:nowhere"; }},
+                {{ key = "2"; action = "callback:sales"; }},
+                {{ key = "3"; action = "callback:billing"; }},
+                {{ key = "4"; action = "callback-cancel"; }} ); }};
+}};
+''')
+    rc, out, err = check(conf)
+    assert rc == 1, (rc, out, err)
+    want = [
+        f"{conf}:4: ivrd.callbacks.rate: 0 is out of range (0.01 to 1000)",
+        f"{conf}:4: ivrd.callbacks.lease: 5 is out of range (10 to 3600)",
+        f"{conf}:4: ivrd.callbacks.speed: unknown setting",
+        f'{conf}:8: departments.billing.callback.offer: "later" is not closed, unavailable '
+        f'or overflow',
+        f'{conf}:8: departments.billing.callback.order: "whenever" is not "caller-first" or '
+        f'"department-first"',
+        f'{conf}:9: departments.billing.callback.returning: "maybe" is not "offer" or "route"',
+        f"{conf}:9: departments.billing.callback.colour: unknown setting",
+        f"departments.billing.callback: service_level 900 s is not less than window 600 s",
+        f'{conf}:15: menus.main.options.[1].action: no department named "nowhere"',
+        f"{conf}:16: menus.main.options.[2].action: department sales offers no call backs",
+    ]
+    for w in want:
+        assert w in err, f"missing: {w}\n--- got:\n{err}"
+    assert "options.[3]" not in err and "options.[4]" not in err, err
 
 
 def test_syntax_error_names_the_line():
@@ -175,6 +220,7 @@ def test_reloads_under_load_fail_no_call():
 
 
 if __name__ == "__main__":
-    run([test_demo_config_is_valid, test_every_error_is_listed, test_syntax_error_names_the_line,
+    run([test_demo_config_is_valid, test_every_error_is_listed, test_callback_errors_are_listed,
+         test_syntax_error_names_the_line,
          test_missing_file_and_bad_arguments, test_reload_keeps_calls_on_their_generation,
          test_call_in_menu_finishes_on_old_generation, test_reloads_under_load_fail_no_call])

@@ -404,8 +404,9 @@ def test_garbage_and_oversized_requests():
         errors = [a.get("error") for a in answers]
         assert errors == [
             "a request is one line of UTF-8 text",
-            'unknown command "frobnicate" (commands: status, reload, dept, show, trace, dial)',
-            "empty request (commands: status, reload, dept, show, trace, dial)",
+            'unknown command "frobnicate" (commands: status, reload, dept, show, trace, dial, '
+            'callback)',
+            "empty request (commands: status, reload, dept, show, trace, dial, callback)",
             "usage: status",
             "usage: dept NAME open|close|auto",
             '"sideways" is not open, close or auto',

@@ -1032,8 +1032,38 @@ test_holiday_zones(void)
 	tz_free(chi);
 }
 
+/* The next opening: now when open; else the first open minute, across a weekend, a DST
+ * change and a holiday; -1 for never or beyond the horizon. */
+static void
+test_next_open(void)
+{
+	struct hours *h = HOURS("mon-fri 08:00-18:00"), *never = HOURS("never");
+	struct tz *z = zone("America/Chicago");
+	char err[128];
+	const time_t day14 = 14 * 86400;
+
+	if (h == NULL || never == NULL || z == NULL)
+		goto out;
+	/* Friday 2024-03-08 17:59:30 CST: open now */
+	CHECK_INT(hours_next_open(h, z, utc(2024, 3, 8, 23, 59, 30), day14),
+		utc(2024, 3, 8, 23, 59, 30));
+	/* Friday 19:00:10 CST: Monday 08:00, CDT from Sunday 2024-03-10 */
+	CHECK_INT(hours_next_open(h, z, utc(2024, 3, 9, 1, 0, 10), day14),
+		utc(2024, 3, 11, 13, 0, 0));
+	CHECK_INT(hours_next_open(h, z, utc(2024, 3, 9, 1, 0, 10), 86400), -1);
+	CHECK_INT(hours_set_holidays(h, (const char *[]){"2024-03-11"}, 1, err, sizeof(err)), 0);
+	CHECK_INT(hours_next_open(h, z, utc(2024, 3, 9, 1, 0, 10), day14),
+		utc(2024, 3, 12, 13, 0, 0));
+	CHECK_INT(hours_next_open(never, z, utc(2024, 3, 9, 1, 0, 10), day14), -1);
+out:
+	hours_free(h);
+	hours_free(never);
+	tz_free(z);
+}
+
 CHECK_MAIN(T(test_parse_errors), T(test_parse_days_and_times), T(test_past_midnight),
 	T(test_always_never), T(test_chicago), T(test_other_zones), T(test_localtime_vs_glibc),
 	T(test_tz_rules_vs_glibc), T(test_tz_rule_all_year_dst), T(test_tzif_files),
 	T(test_tzif_bad), T(test_zone_names), T(test_extreme_times), T(test_holidays),
-	T(test_holiday_leap_day), T(test_holiday_errors), T(test_holiday_zones))
+	T(test_holiday_leap_day), T(test_holiday_errors), T(test_holiday_zones),
+	T(test_next_open))

@@ -579,6 +579,108 @@ test_newer_schema_refused(void)
 	tmp_teardown();
 }
 
+/* A version 1 file (events without callback_id) is migrated to 2, its rows kept. */
+static void
+test_v1_migrated(void)
+{
+	struct event_base *base = event_base_new();
+	struct journal_event ev = {.event = "call.end", .duration_ms = -1, .callback_id = 7};
+	struct journal *j;
+	char path[PATH_MAX];
+	sqlite3 *db = NULL;
+
+	tmp_setup();
+	path_in(path, sizeof(path), "journal.db");
+	CHECK_INT(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+		SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, "PRAGMA journal_mode=WAL;"
+		"CREATE TABLE events (id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, call_id TEXT,"
+		" event TEXT NOT NULL, menu TEXT, key TEXT, dept TEXT, target TEXT, result TEXT,"
+		" reason TEXT, ani TEXT, dnis TEXT, prompt TEXT, detail TEXT, generation INTEGER,"
+		" duration_ms INTEGER);"
+		"INSERT INTO events (ts_ms, call_id, event, ani) VALUES (5, 'old-1', 'call.start',"
+		" '+15551230000');"
+		"INSERT INTO events (ts_ms, call_id, event) VALUES (6, 'old-1', 'call.end');"
+		"PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	CHECK_INT(journal_open(&j, base, path), 0);
+	CHECK_INT(journal_append(j, &ev), 0);
+	journal_close(j);
+	db = db_open(path);
+	CHECK_INT(db_int(db, "PRAGMA user_version"), 2);
+	CHECK_INT(db_int(db, "SELECT count(*) FROM events WHERE call_id = 'old-1' AND "
+		"callback_id IS NULL"), 2);
+	CHECK_INT(db_int(db, "SELECT count(*) FROM events WHERE ani = '+15551230000'"), 1);
+	CHECK_INT(db_int(db, "SELECT callback_id FROM events WHERE id = 3"), 7);
+	CHECK_INT(db_int(db, "SELECT count(*) FROM callbacks"), 0);
+	CHECK_INT(db_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
+		"('callbacks_state', 'callbacks_number', 'callbacks_dept', 'events_callback')"), 4);
+	sqlite3_close(db);
+	event_base_free(base);
+	tmp_teardown();
+}
+
+struct row_seen {
+	const char *path;
+	int done;
+	int err;
+	int64_t rows; /* callbacks rows visible to another connection at done */
+	int64_t state_ok;
+};
+
+static void
+row_committed(void *arg, int err)
+{
+	struct row_seen *s = arg;
+
+	s->err = err;
+	s->rows = file_count(s->path, "SELECT count(*) FROM callbacks");
+	s->state_ok = file_count(s->path, "SELECT count(*) FROM callbacks WHERE id = 3 AND "
+		"state = 'dialing' AND attempts = 1 AND closed_ms IS NULL AND owner = 'n1' AND "
+		"lease_until_ms = 99 AND ani IS NULL AND number = '+15550001111'");
+	s->done++;
+}
+
+/* A callbacks row queued before an event is committed when that event's done runs; a later
+ * put of the same id replaces the row. */
+static void
+test_callback_row_before_event(void)
+{
+	struct event_base *base = event_base_new();
+	struct journal_callback_row row = {
+		.id = 3, .number = "+15550001111", .dept = "billing", .state = "open",
+		.created_ms = 1, .updated_ms = 1, .due_ms = 10, .expires_ms = 20, .next_ms = 10,
+		.max_attempts = 3,
+	};
+	struct journal_event ev = {.event = "callback.attempt", .duration_ms = -1,
+		.callback_id = 3};
+	struct row_seen seen = {0};
+	struct journal *j;
+	char path[PATH_MAX];
+
+	tmp_setup();
+	path_in(path, sizeof(path), "journal.db");
+	seen.path = path;
+	CHECK_INT(journal_open(&j, base, path), 0);
+	CHECK_INT(journal_put_callback(j, &row), 0);
+	row.state = "dialing";
+	row.attempts = 1;
+	row.owner = "n1";
+	row.lease_until_ms = 99;
+	CHECK_INT(journal_put_callback(j, &row), 0);
+	CHECK_INT(journal_append_cb(j, &ev, row_committed, &seen), 0);
+	row.state = NULL;
+	CHECK_INT(journal_put_callback(j, &row), EINVAL);
+	run_until(base, &seen.done, 1);
+	CHECK_INT(seen.err, 0);
+	CHECK_INT(seen.rows, 1);
+	CHECK_INT(seen.state_ok, 1);
+	journal_close(j);
+	event_base_free(base);
+	tmp_teardown();
+}
+
 static void
 child_committed(void *arg, int err)
 {
@@ -780,5 +882,6 @@ test_query_calls_and_words(void)
 CHECK_MAIN(T(test_append_order_and_values), T(test_null_columns),
 	T(test_callback_on_loop_thread_after_commit), T(test_ts_zero_is_append_time),
 	T(test_close_flushes), T(test_commit_failure_is_reported), T(test_unwritable_directory),
-	T(test_newer_schema_refused), T(test_kill9_keeps_committed_events),
+	T(test_newer_schema_refused), T(test_v1_migrated), T(test_callback_row_before_event),
+	T(test_kill9_keeps_committed_events),
 	T(test_query_calls_and_words))

@@ -235,6 +235,12 @@ o_route(void *arg, int dept, const char *reason)
 	mlog(mk, "route %s: %s", depts[dept].name, reason);
 }
 
+static void
+o_callback(void *arg, int dept, const char *reason)
+{
+	mlog(arg, "callback %s: %s", dept >= 0 ? depts[dept].name : "cancel", reason);
+}
+
 static const struct menu_ops ops = {
 	.play = o_play,
 	.stop = o_stop,
@@ -242,6 +248,7 @@ static const struct menu_ops ops = {
 	.timer = o_timer,
 	.record = o_record,
 	.route = o_route,
+	.callback = o_callback,
 };
 
 static struct mock mk;
@@ -1210,6 +1217,46 @@ test_directory_none(void)
 		"fallback");
 }
 
+/* callback:DEPT and callback-cancel hand the call to the conversation; menu_resume brings
+ * the caller back to the same menu's short prompt, the visit's counts kept. */
+static void
+test_callback_and_resume(void)
+{
+	setup();
+	key_set(&menus[M_SALES], '4', ACT_CALLBACK, D_BILLING);
+	key_set(&menus[M_SALES], '5', ACT_CALLBACK_CANCEL, 0);
+	menu_enter(&ms, M_MAIN);
+	menu_key(&ms, '1');
+	menu_prompts_done(&ms);
+	menu_key(&ms, '6'); /* invalid: one failure, kept over the resume */
+	menu_prompts_done(&ms);
+	take();
+	menu_key(&ms, '4');
+	CHECK_STR(take(), "key menu=sales key=4; stop; callback billing: key 4 in menu sales");
+	CHECK_INT(ms.state, MENU_IDLE);
+	/* idle: keys and timeouts belong to the conversation */
+	menu_key(&ms, '1');
+	menu_timeout(&ms);
+	CHECK_STR(take(), "");
+	menu_resume(&ms);
+	CHECK_STR(take(), "stop; timer 0; play sales/short");
+	CHECK_STR(menu_name(&ms), "sales");
+	CHECK_INT(ms.failures, 1);
+	CHECK_STR(ms.path, "main > sales");
+	done(4000);
+	menu_key(&ms, '5');
+	CHECK_STR(take(), "key menu=sales key=5; stop; callback cancel: key 5 in menu sales");
+	menu_resume(&ms);
+	done(4000);
+	/* * still goes back: the stack survived */
+	menu_key(&ms, '*');
+	CHECK_STR(menu_name(&ms), "main");
+	/* resume before any menu: nothing */
+	setup();
+	menu_resume(&ms);
+	CHECK_STR(take(), "");
+}
+
 CHECK_MAIN(T(test_before_enter), T(test_enter_greeting), T(test_timer_after_prompts),
 	T(test_key_submenu), T(test_key_dept), T(test_operator), T(test_back),
 	T(test_short_on_return), T(test_repeat), T(test_invalid_to_dept),
@@ -1220,4 +1267,4 @@ CHECK_MAIN(T(test_before_enter), T(test_enter_greeting), T(test_timer_after_prom
 	T(test_entry_too_short), T(test_entry_no_route), T(test_entry_timeouts),
 	T(test_entry_star_and_terminator), T(test_entry_barge_in),
 	T(test_entry_zero_and_non_digits), T(test_entry_masking), T(test_directory_single),
-	T(test_directory_ambiguous), T(test_directory_none))
+	T(test_directory_ambiguous), T(test_directory_none), T(test_callback_and_resume))
