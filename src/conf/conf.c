@@ -719,6 +719,16 @@ load_cb_prompts(struct loader *l, const config_setting_t *s)
 				 l->c->menus[i].keys[k].kind == ACT_CALLBACK_CANCEL);
 	if (!used)
 		return;
+	/* a promise nobody can dial is the broken promise this product exists to prevent */
+	for (size_t i = 0; i < l->c->ndepts && !l->c->outbound.on; i++)
+		if (l->c->depts[i].callback.on) {
+			char where[160];
+			snprintf(where, sizeof(where), "departments.%s.callback",
+				l->c->depts[i].name);
+			conf_error(l, s, where, "call backs are dialled through "
+				"ivrd.sip.outbound.proxy, which is off");
+			break;
+		}
 #define CBP(field, n) cp->field = prompt_id(l, "callback/" n, s, path)
 	CBP(offer, "offer");
 	CBP(number_is, "number-is");
