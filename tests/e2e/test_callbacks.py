@@ -314,7 +314,28 @@ def test_inbound_promise_kept():
         assert_one_at_a_time(d, 1)
 
 
+def test_kill9_between_promise_and_dial_back():
+    """A real call makes the promise; ivrd is killed (-9) before its first attempt. The
+    restarted ivrd finds the promise in the journal and keeps it: one attempt, kept."""
+    from test_callback_offer import promise_call
+    port = free_port()
+    d = daemon("cb-kill9-promise", port, service_level=8)
+    with d:
+        d.start()
+        end = promise_call(d, "s.xml", first_key="4")
+        promised = d.wait_event("callback.promised", call_id=end["call_id"])
+        d.kill9()
+        assert not d.rows("SELECT * FROM events WHERE event = 'callback.attempt'")
+        px = phone(d, "callback_callee.xml", port, keys={"rtp_port": str(free_port())})
+        d.start()
+        d.wait_log(r"1 open promise loaded")
+        attempt = expect_kept(d, px, promised["callback_id"])
+        assert attempt["detail"] == "attempt 1 of 3", attempt
+        assert_one_at_a_time(d, promised["callback_id"])
+
+
 if __name__ == "__main__":
     run([test_caller_first_kept, test_busy_then_kept, test_no_answer_broken,
          test_closed_until_opened, test_department_first, test_kill9_while_dialing,
-         test_seeded_dialing_interrupted, test_inbound_promise_kept])
+         test_seeded_dialing_interrupted, test_inbound_promise_kept,
+         test_kill9_between_promise_and_dial_back])
