@@ -8,6 +8,23 @@
 
 #define RTP_HDR_LEN 12
 
+/* Network byte order into a packet being built (RTP and RTCP). */
+static inline void
+rtp_put16(uint8_t *b, uint16_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+static inline void
+rtp_put32(uint8_t *b, uint32_t v)
+{
+	b[0] = (uint8_t)(v >> 24);
+	b[1] = (uint8_t)(v >> 16);
+	b[2] = (uint8_t)(v >> 8);
+	b[3] = (uint8_t)v;
+}
+
 struct rtp_packet {
 	uint8_t pt;
 	bool marker;

@@ -82,6 +82,8 @@ void offer_when(const struct tz *z, int64_t now_ms, int64_t due_ms, int *day, in
 /* A request inside an outbound call's dialog: answered, true; false when none matches. */
 bool outbound_in_dialog(struct call_mgr *m, struct sip_server_tx *tx, const struct sip_msg *req);
 void outbound_end_all(struct call_mgr *m, const char *reason);
+/* A final SIP status in the words of call_out_result: "busy", "no answer", "unreachable"... */
+const char *call_out_result_of(int code);
 void outbound_free(struct call_mgr *m);
 
 #endif

@@ -99,31 +99,6 @@ attempt_record(struct cb_attempt *a, struct journal_event *ev)
 			ev->event);
 }
 
-/* What a final status means for a call we placed (as outbound.c words dial results). */
-static const char *
-result_of(int code)
-{
-	switch (code) {
-	case 486:
-	case 600:
-		return "busy";
-	case 603:
-		return "declined";
-	case 408:
-	case 480:
-	case 487:
-		return "no answer";
-	case 404:
-	case 410:
-	case 484:
-	case 485:
-	case 604:
-		return "invalid number";
-	default:
-		return code >= 200 && code < 300 ? "answered" : "failed";
-	}
-}
-
 /* The attempt is over without keeping the promise: retry after retry_s, or broken. */
 static void
 finish(struct cb_attempt *a, struct cb_entry *e, const char *result, const char *reason,
@@ -208,7 +183,7 @@ on_refer(void *arg, int code, const char *why)
 			return;
 		}
 	}
-	str_copy(a->fail_result, a->dept_first ? result_of(code) : "transfer failed",
+	str_copy(a->fail_result, a->dept_first ? call_out_result_of(code) : "transfer failed",
 		sizeof(a->fail_result));
 	str_copy(a->fail, why, sizeof(a->fail));
 	if (a->o != NULL)

@@ -97,9 +97,9 @@ record(struct call_out *o, struct journal_event *ev)
 			ev->event);
 }
 
-/* What a final response means to the one who asked for the call. */
-static const char *
-result_of(int code)
+/* What a final response means to the one who asked for the call (call_int.h). */
+const char *
+call_out_result_of(int code)
 {
 	if (code >= 200 && code < 300)
 		return "answered";
@@ -477,7 +477,7 @@ u_failed(void *arg, int code, const char *reason)
 	if (o->state == OUT_ENDED)
 		return;
 	o->code = code;
-	o->result = result_of(code);
+	o->result = call_out_result_of(code);
 	if (code == 487 && strncmp(reason, "no answer", 9) != 0)
 		o->result = "cancelled"; /* hung up by the requester or at shutdown */
 	str_copy(o->reason, reason, sizeof(o->reason));

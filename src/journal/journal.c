@@ -559,6 +559,33 @@ enqueue(struct journal *j, struct jrec *r, bool event)
 	pthread_mutex_unlock(&j->lock);
 }
 
+/* The bytes n strings need in a record, NULs included (NULL strings take none). */
+static size_t
+strings_size(const char *const *src, size_t *len, size_t n)
+{
+	size_t total = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		len[i] = src[i] != NULL ? strlen(src[i]) + 1 : 0;
+		total += len[i];
+	}
+	return total;
+}
+
+/* Copies the strings into buf and points each *dst[i] at its copy. */
+static void
+strings_copy(char *buf, const char *const *src, const size_t *len, const char **const *dst,
+	size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (src[i] == NULL)
+			continue;
+		memcpy(buf, src[i], len[i]);
+		*dst[i] = buf;
+		buf += len[i];
+	}
+}
+
 static int
 queue(struct journal *j, const struct journal_event *ev, void (*done)(void *, int),
 	void *arg)
@@ -566,16 +593,12 @@ queue(struct journal *j, const struct journal_event *ev, void (*done)(void *, in
 	const char *const src[] = {ev->call_id, ev->menu, ev->key, ev->dept, ev->target,
 		ev->result, ev->reason, ev->ani, ev->dnis, ev->prompt, ev->detail, ev->event};
 	const char **dst[ARRAY_LEN(src)];
-	size_t len[ARRAY_LEN(src)], total = 0;
+	size_t len[ARRAY_LEN(src)], total;
 	struct jrec *r;
-	char *p;
 
 	if (j == NULL || ev->event == NULL)
 		return EINVAL;
-	for (size_t i = 0; i < ARRAY_LEN(src); i++) {
-		len[i] = src[i] != NULL ? strlen(src[i]) + 1 : 0;
-		total += len[i];
-	}
+	total = strings_size(src, len, ARRAY_LEN(src));
 	r = malloc(sizeof(*r) + total);
 	if (r == NULL)
 		return ENOMEM;
@@ -591,14 +614,7 @@ queue(struct journal *j, const struct journal_event *ev, void (*done)(void *, in
 	dst[3] = &r->ev.dept, dst[4] = &r->ev.target, dst[5] = &r->ev.result;
 	dst[6] = &r->ev.reason, dst[7] = &r->ev.ani, dst[8] = &r->ev.dnis;
 	dst[9] = &r->ev.prompt, dst[10] = &r->ev.detail, dst[11] = &r->ev.event;
-	p = r->buf;
-	for (size_t i = 0; i < ARRAY_LEN(src); i++) {
-		if (src[i] == NULL)
-			continue;
-		memcpy(p, src[i], len[i]);
-		*dst[i] = p;
-		p += len[i];
-	}
+	strings_copy(r->buf, src, len, dst, ARRAY_LEN(src));
 
 	enqueue(j, r, true);
 	return 0;
@@ -609,17 +625,13 @@ journal_put_callback(struct journal *j, const struct journal_callback_row *row)
 {
 	const char *const src[] = {row->number, row->ani, row->dept, row->lang, row->call_id,
 		row->state, row->last_result, row->reason, row->kept_call_id, row->owner};
-	size_t len[ARRAY_LEN(src)], total = 0;
+	size_t len[ARRAY_LEN(src)], total;
 	struct jrec *r;
-	char *p;
 
 	if (j == NULL || row->id <= 0 || row->number == NULL || row->dept == NULL ||
 	    row->state == NULL)
 		return EINVAL;
-	for (size_t i = 0; i < ARRAY_LEN(src); i++) {
-		len[i] = src[i] != NULL ? strlen(src[i]) + 1 : 0;
-		total += len[i];
-	}
+	total = strings_size(src, len, ARRAY_LEN(src));
 	r = calloc(1, sizeof(*r) + total);
 	if (r == NULL)
 		return ENOMEM;
@@ -629,14 +641,7 @@ journal_put_callback(struct journal *j, const struct journal_callback_row *row)
 		const char **dst[] = {&r->row.number, &r->row.ani, &r->row.dept, &r->row.lang,
 			&r->row.call_id, &r->row.state, &r->row.last_result, &r->row.reason,
 			&r->row.kept_call_id, &r->row.owner};
-		p = r->buf;
-		for (size_t i = 0; i < ARRAY_LEN(src); i++) {
-			if (src[i] == NULL)
-				continue;
-			memcpy(p, src[i], len[i]);
-			*dst[i] = p;
-			p += len[i];
-		}
+		strings_copy(r->buf, src, len, dst, ARRAY_LEN(src));
 	}
 	enqueue(j, r, false);
 	return 0;

@@ -17,22 +17,6 @@ get32(const uint8_t *b)
 	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-static void
-put16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 24);
-	b[1] = (uint8_t)(v >> 16);
-	b[2] = (uint8_t)(v >> 8);
-	b[3] = (uint8_t)v;
-}
-
 int
 rtp_parse(struct rtp_packet *p, const uint8_t *buf, size_t len)
 {
@@ -76,8 +60,8 @@ rtp_write_header(uint8_t *buf, uint8_t pt, bool marker, uint16_t seq, uint32_t t
 {
 	buf[0] = RTP_VERSION << 6;
 	buf[1] = (uint8_t)((marker ? 0x80 : 0) | (pt & 0x7f));
-	put16(buf + 2, seq);
-	put32(buf + 4, ts);
-	put32(buf + 8, ssrc);
+	rtp_put16(buf + 2, seq);
+	rtp_put32(buf + 4, ts);
+	rtp_put32(buf + 8, ssrc);
 	return RTP_HDR_LEN;
 }

@@ -3,27 +3,12 @@
 #include <string.h>
 
 #include "ivr/rtcp.h"
+#include "ivr/rtp.h"
 
 #define RTCP_VERSION 2
 #define SEQ_MOD (1u << 16)
 #define MAX_DROPOUT 3000 /* RFC 3550 A.1 */
 #define MAX_MISORDER 100
-
-static void
-put16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 24);
-	b[1] = (uint8_t)(v >> 16);
-	b[2] = (uint8_t)(v >> 8);
-	b[3] = (uint8_t)v;
-}
 
 static uint32_t
 get32(const uint8_t *b)
@@ -37,7 +22,7 @@ header(uint8_t *b, unsigned count, uint8_t pt, size_t len)
 {
 	b[0] = (uint8_t)(RTCP_VERSION << 6 | (count & 0x1f));
 	b[1] = pt;
-	put16(b + 2, (uint16_t)(len / 4 - 1));
+	rtp_put16(b + 2, (uint16_t)(len / 4 - 1));
 }
 
 size_t
@@ -54,38 +39,38 @@ rtcp_build(uint8_t *buf, size_t size, const struct rtcp_report *r)
 		return 0;
 	memset(buf, 0, len);
 	header(b, r->has_block ? 1 : 0, r->sr ? RTCP_SR : RTCP_RR, first);
-	put32(b + 4, r->ssrc);
+	rtp_put32(b + 4, r->ssrc);
 	b += 8;
 	if (r->sr) {
 		/* RFC 3550 6.4.1: the NTP and RTP timestamps name the same instant */
-		put32(b, r->ntp_sec);
-		put32(b + 4, r->ntp_frac);
-		put32(b + 8, r->rtp_ts);
-		put32(b + 12, r->packets);
-		put32(b + 16, r->octets);
+		rtp_put32(b, r->ntp_sec);
+		rtp_put32(b + 4, r->ntp_frac);
+		rtp_put32(b + 8, r->rtp_ts);
+		rtp_put32(b + 12, r->packets);
+		rtp_put32(b + 16, r->octets);
 		b += 20;
 	}
 	if (r->has_block) {
 		const struct rtcp_block *k = &r->block;
 		int32_t lost = k->lost > 0x7fffff ? 0x7fffff : k->lost < -0x800000 ? -0x800000 :
 			k->lost;
-		put32(b, k->ssrc);
-		put32(b + 4, (uint32_t)k->fraction << 24 | ((uint32_t)lost & 0xffffff));
-		put32(b + 8, k->ext_max_seq);
-		put32(b + 12, k->jitter);
-		put32(b + 16, k->lsr);
-		put32(b + 20, k->dlsr);
+		rtp_put32(b, k->ssrc);
+		rtp_put32(b + 4, (uint32_t)k->fraction << 24 | ((uint32_t)lost & 0xffffff));
+		rtp_put32(b + 8, k->ext_max_seq);
+		rtp_put32(b + 12, k->jitter);
+		rtp_put32(b + 16, k->lsr);
+		rtp_put32(b + 20, k->dlsr);
 		b += 24;
 	}
 	header(b, 1, RTCP_SDES, sdes);
-	put32(b + 4, r->ssrc);
+	rtp_put32(b + 4, r->ssrc);
 	b[8] = 1; /* CNAME */
 	b[9] = (uint8_t)cname_len;
 	memcpy(b + 10, r->cname != NULL ? r->cname : "", cname_len);
 	b += sdes;
 	if (r->bye) {
 		header(b, 1, RTCP_BYE, 8);
-		put32(b + 4, r->ssrc);
+		rtp_put32(b + 4, r->ssrc);
 	}
 	return len;
 }
