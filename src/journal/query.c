@@ -646,6 +646,18 @@ describe_promise(struct sbuf *b, const struct journal_event *ev)
 		sb_addf(b, "call back #%lld %s", id, what);
 		if (ev->reason != NULL)
 			sb_addf(b, " — %s", ev->reason);
+	} else if (strcmp(what, "offer") == 0) {
+		/* the conversation in the call: offered, accepted, declined, not stored, told */
+		const char *r = str_or(ev->result, "?");
+		if (strcmp(r, "told") == 0)
+			sb_addf(b, "told the caller when to expect call back #%lld", id);
+		else if (strcmp(r, "not stored") == 0)
+			sb_addf(b, "call back from %s could not be stored: nothing promised",
+				str_or(ev->dept, "?"));
+		else
+			sb_addf(b, "call back from %s %s", str_or(ev->dept, "?"), r);
+		if (ev->reason != NULL)
+			sb_addf(b, " (%s)", ev->reason);
 	} else if (strcmp(what, "cancelled") == 0) {
 		sb_addf(b, "call back #%lld cancelled", id);
 		if (ev->detail != NULL)

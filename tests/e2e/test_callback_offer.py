@@ -153,6 +153,16 @@ def test_closed_offer_promised_before_told():
         assert hhmm[3:] in ("00", "30"), told  # rounded up to the half hour
         assert names[-1] == "call.end" and end["reason"].startswith(f"call back #{row['id']}")
         d.wait_log(r"call back #\d+ promised: billing, number \*+0147, due ")
+        # QA reads the conversation in words
+        import subprocess
+        trace = subprocess.run([os.environ["IVRCTL"], "-c", d.conf, "trace", cid],
+                               capture_output=True, text=True, timeout=30)
+        assert trace.returncode == 0, trace.stderr
+        for words in ("call back from billing offered (billing is closed)",
+                      "call back from billing accepted (key 1)",
+                      f"promised call back #{row['id']} from billing to 15125550147",
+                      f"told the caller when to expect call back #{row['id']}"):
+            assert words in trace.stdout, (words, trace.stdout)
 
 
 def test_another_number_invalid_then_valid():
