@@ -1389,6 +1389,8 @@ hold_changed(struct call *c, enum sdp_dir dir)
 		c->state == CALL_MENU && menu_name(&c->menu) ? menu_name(&c->menu) :
 		state_names[c->state]);
 	record(c, &ev);
+	if (c->state == CALL_OFFER && c->offer != NULL)
+		offer_hold(c->offer, c->held, rtp_session_idle(c->rtp));
 	if (c->held) {
 		event_del(c->input_timer);
 	} else if (c->state == CALL_MENU && c->input_ms > 0 &&

@@ -70,6 +70,9 @@ int offer_start(struct offer **op, struct call *c, enum offer_kind kind, int dep
 void offer_key(struct offer *o, char key);
 /* The call's prompt queue ran dry. */
 void offer_drained(struct offer *o);
+/* The caller put the call on hold (or took it off): the no-answer timer waits; idle says
+ * the prompts had all been heard, so the wait for a key starts again. */
+void offer_hold(struct offer *o, bool held, bool idle);
 /* Keys pressed now are digits of a number: not to be logged. */
 bool offer_masks_keys(const struct offer *o);
 /* The call ends (or the conversation did); a promise being stored finishes alone. */

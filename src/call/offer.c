@@ -512,6 +512,15 @@ offer_drained(struct offer *o)
 	}
 }
 
+void
+offer_hold(struct offer *o, bool held, bool idle)
+{
+	if (held)
+		timer_stop(o);
+	else if (idle)
+		offer_drained(o);
+}
+
 bool
 offer_masks_keys(const struct offer *o)
 {

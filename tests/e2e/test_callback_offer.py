@@ -9,6 +9,7 @@ RFC 4733: SIPp replays one capture per key, so a key pressed again within 8 keys
 same timestamp and counts once; keys that repeat here go as SIP INFO (a path of its own)."""
 import datetime
 import os
+import time
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -300,8 +301,42 @@ def test_no_number_no_offer():
         assert callbacks(d) == []
 
 
+def test_hold_during_offer_waits():
+    """The caller puts ivrd on hold while the offer waits for a key, for longer than the
+    offer's no-answer time: nothing lapses, and back from hold 1 still accepts."""
+    from test_dialog import reinvite, sdp
+    from test_sip import Call, Client
+
+    class AniClient(Client):
+        def request(self, *a, **kw):
+            return super().request(*a, **kw).replace("sip:5551234@", f"sip:{ANI}@")
+
+    d = daemon("cb-hold")
+    with d.start():
+        cl = AniClient(d)
+        call = Call(cl)
+        call.start()
+        d.wait_event("menu.enter", menu="main", call_id=call.call_id)
+        call.key("2")
+        d.wait_event("callback.offer", call_id=call.call_id, result="offered")
+        time.sleep(1.5)  # the offer's prompts (short tones here) are over: it waits for a key
+        reinvite(call, sdp(call.rtp_port, direction="sendonly", version=2))
+        d.wait_event("hold", call_id=call.call_id)
+        time.sleep(6.5)  # longer than the offer waits for a key
+        assert [o[0] for o in offers(d, call.call_id)] == ["offered"], offers(d, call.call_id)
+        reinvite(call, sdp(call.rtp_port, direction="sendrecv", version=3))
+        d.wait_event("resume", call_id=call.call_id)
+        call.key("1")
+        d.wait_event("callback.offer", call_id=call.call_id, result="accepted")
+        call.in_dialog("BYE")
+        d.wait_event("call.end", call_id=call.call_id)
+        call.close()
+        cl.close()
+
+
 if __name__ == "__main__":
     run([test_closed_offer_promised_before_told, test_another_number_invalid_then_valid,
          test_decline_goes_to_the_fallback, test_second_request_updates_the_promise,
          test_returning_caller_routed_and_kept, test_returning_caller_offered_connects,
-         test_cancel_option, test_no_number_no_offer])
+         test_cancel_option, test_no_number_no_offer,
+         test_hold_during_offer_waits])
