@@ -1286,6 +1286,8 @@ drop(struct call *c, const char *how)
 
 /* --- answering --- */
 
+#define OK_EARLY_MS 10
+
 static void
 on_ok_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -1294,7 +1296,9 @@ on_ok_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
-	if (now >= c->ok_deadline) {
+	/* libevent's coarse clock may fire a few ms early: a wait that was to end at the
+	 * deadline has ended, or one more 200 would go out just before the BYE */
+	if (now + OK_EARLY_MS >= c->ok_deadline) {
 		/* RFC 3261 13.3.1.4: no ACK within 64*T1 ends the session with a BYE */
 		c->mgr->stats.no_ack++;
 		log_msg(LOG_PRIO_WARNING, "call", c->call_id, "no ACK for 200 OK: ending the call");
