@@ -12,7 +12,7 @@
 
 #include "ctl.h"
 #include "ivr/util.h"
-#include "json.h"
+#include "ivr/json.h"
 
 /* Must match the default of ivrd.control_socket in the daemon's settings table. */
 #define DEFAULT_CONTROL_SOCKET "/run/ivrd/ivrd.sock"

@@ -10,7 +10,7 @@
 #include "ivr/journal_query.h"
 #include "ivr/number.h"
 #include "ivr/util.h"
-#include "json.h"
+#include "ivr/json.h"
 
 #define DEFAULT_LIMIT 50
 
@@ -61,16 +61,6 @@ const struct output_column ctl_promise_columns[] = {
 };
 const size_t ctl_promise_ncolumns = ARRAY_LEN(ctl_promise_columns);
 
-/* "*******4567": enough for staff to tell callers apart, not to dial them. */
-static void
-mask_number(char *buf, size_t size, const char *n)
-{
-	size_t len = strlen(n), i;
-
-	for (i = 0; i + 1 < size && i < len; i++)
-		buf[i] = i + 4 < len ? '*' : n[i];
-	buf[i] = '\0';
-}
 
 static int
 out_time(struct output *o, int64_t ms)
@@ -85,7 +75,7 @@ out_local(struct output *o, int64_t ms)
 
 	if (ms < 0)
 		return output_str(o, NULL);
-	ctl_format_time(when, sizeof(when), ms);
+	report_format_time(when, sizeof(when), ms);
 	return output_str(o, when);
 }
 
@@ -98,7 +88,7 @@ ctl_promise_row(struct output *o, const struct journal_promise *p, bool full_num
 	snprintf(status, sizeof(status), "%s%s", p->state ? p->state : "?",
 		p->overdue ? " (overdue)" : "");
 	if (p->number != NULL && !full_numbers)
-		mask_number(shown, sizeof(shown), p->number);
+		report_mask_number(shown, sizeof(shown), p->number);
 	else
 		str_copy(shown, p->number ? p->number : "", sizeof(shown));
 	snprintf(tries, sizeof(tries), "%lld/%lld", (long long)p->attempts,
@@ -158,14 +148,6 @@ ctl_promise_json(struct json_out *w, const struct journal_promise *p)
 	json_time(w, "lease_until_ms", p->lease_until_ms);
 }
 
-const char *
-ctl_number(char *buf, size_t size, const char *arg)
-{
-	static const struct number_plan plain = {NULL, 0};
-
-	/* the journal holds numbers normalized; anything else is matched as typed */
-	return number_normalize(buf, size, arg, &plain) == 0 ? buf : arg;
-}
 
 static enum ctl_status
 cmd_callbacks_exec(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv)
@@ -219,13 +201,13 @@ cmd_callbacks_exec(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **
 			break;
 		case 's':
 		case 'u':
-			if (ctl_parse_time(ch == 's' ? &f.since_ms : &f.until_ms, optarg, ch == 'u',
+			if (report_parse_time(ch == 's' ? &f.since_ms : &f.until_ms, optarg, ch == 'u',
 			    f.now_ms) != 0)
 				return ctl_usage(cmd, "bad time '%s' (YYYY-MM-DD, \"YYYY-MM-DD "
 					"HH:MM[:SS]\", -30m, -2h, -7d)", optarg);
 			break;
 		case 'n':
-			f.number = ctl_number(number, sizeof(number), optarg);
+			f.number = report_number(number, sizeof(number), optarg);
 			break;
 		case 'l':
 			errno = 0;

@@ -10,7 +10,7 @@
 #include "ivr/journal_query.h"
 #include "ivr/number.h"
 #include "ivr/util.h"
-#include "json.h"
+#include "ivr/json.h"
 
 #define DEFAULT_LIMIT 50
 
@@ -154,7 +154,7 @@ print_table(const struct caller *c)
 		for (size_t i = 0; err == 0 && i < c->calls->n; i++) {
 			const struct journal_call *call = &c->calls->v[i];
 
-			ctl_format_time(when, sizeof(when), call->start_ms);
+			report_format_time(when, sizeof(when), call->start_ms);
 			if ((err = output_str(o, when)) == 0 &&
 			    (err = output_str(o, call->call_id)) == 0 &&
 			    (err = output_str(o, call->dnis)) == 0 &&
@@ -184,7 +184,7 @@ print_table(const struct caller *c)
 			const struct journal_event *ev = &c->events[i]->v[k]->ev;
 			char *words = NULL;
 
-			ctl_format_time(when, sizeof(when), ev->ts_ms);
+			report_format_time(when, sizeof(when), ev->ts_ms);
 			if ((err = journal_event_describe(&words, ev)) == 0 &&
 			    (err = output_int(o, c->promises->v[i].id)) == 0 &&
 			    (err = output_str(o, when)) == 0 && (err = output_str(o, words)) == 0)
@@ -404,7 +404,7 @@ cmd_caller_exec(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **arg
 		return ctl_usage(cmd, "one number at a time");
 	if (*argv[optind] == '\0')
 		return ctl_usage(cmd, "which number?");
-	number = ctl_number(buf, sizeof(buf), argv[optind]);
+	number = report_number(buf, sizeof(buf), argv[optind]);
 
 	if ((st = ctl_journal_open(&q, ctl)) != CTL_OK)
 		goto out;

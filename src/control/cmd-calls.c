@@ -55,7 +55,7 @@ print_call(struct output *o, const struct journal_call *c)
 	char start[32], dur[32];
 	int err;
 
-	ctl_format_time(start, sizeof(start), c->start_ms);
+	report_format_time(start, sizeof(start), c->start_ms);
 	format_duration(dur, sizeof(dur), c->duration_ms);
 	if ((err = output_str(o, start)) != 0 || (err = output_str(o, c->call_id)) != 0 ||
 	    (err = output_int(o, c->start_ms)) != 0 || (err = output_str(o, c->ani)) != 0 ||
@@ -100,7 +100,7 @@ cmd_calls_exec(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv
 		switch (ch) {
 		case 's':
 		case 'u':
-			if (ctl_parse_time(ch == 's' ? &f.since_ms : &f.until_ms, optarg, ch == 'u',
+			if (report_parse_time(ch == 's' ? &f.since_ms : &f.until_ms, optarg, ch == 'u',
 			    now) != 0)
 				return ctl_usage(cmd, "bad time '%s' (YYYY-MM-DD, \"YYYY-MM-DD "
 					"HH:MM[:SS]\", -30m, -2h, -7d)", optarg);

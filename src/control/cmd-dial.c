@@ -8,7 +8,7 @@
 #include "ctl.h"
 #include "ivr/output.h"
 #include "ivr/util.h"
-#include "json.h"
+#include "ivr/json.h"
 
 static enum ctl_status cmd_dial_exec(struct ctl *, const struct ctl_cmd *, int, char **);
 

@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "json.h"
+#include "ivr/json.h"
 
 static enum ctl_status cmd_reload_exec(struct ctl *, const struct ctl_cmd *, int, char **);
 

@@ -8,7 +8,7 @@
 
 #include "ctl.h"
 #include "ivr/util.h"
-#include "json.h"
+#include "ivr/json.h"
 
 static enum ctl_status cmd_status_exec(struct ctl *, const struct ctl_cmd *, int, char **);
 
@@ -148,7 +148,7 @@ print_status(const struct json *j)
 	int err;
 
 	format_uptime(up, sizeof(up), json_get_int(j, "uptime_s", 0));
-	ctl_format_time(since, sizeof(since), json_get_int(j, "started", 0));
+	report_format_time(since, sizeof(since), json_get_int(j, "started", 0));
 	printf("ivrd %s, pid %lld, up %s (since %s), configuration generation %lld%s\n",
 		json_get_str(j, "version", "?"), (long long)json_get_int(j, "pid", 0), up, since,
 		(long long)json_get_int(j, "generation", 0),

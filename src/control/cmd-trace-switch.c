@@ -5,7 +5,7 @@
 
 #include "ctl.h"
 #include "ivr/util.h"
-#include "json.h"
+#include "ivr/json.h"
 
 enum ctl_status
 ctl_trace_switch(struct ctl *ctl, const struct ctl_cmd *cmd, bool json, int argc, char **argv)

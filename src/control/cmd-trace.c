@@ -152,7 +152,7 @@ cmd_trace_exec(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv
 	start = start_of(rows);
 	if (fmt == OUTPUT_TABLE) {
 		char when[32];
-		ctl_format_time(when, sizeof(when), start);
+		report_format_time(when, sizeof(when), start);
 		printf("call %s, started %s\n", call_id, when);
 	}
 	err = output_open(&o, stdout, fmt, OUTPUT_NO_HEADER | OUTPUT_SKIP_NULL, columns,

@@ -15,8 +15,6 @@
 
 /* Must match the default of ivrd.state_dir in the daemon's settings table. */
 #define DEFAULT_STATE_DIR "/var/lib/ivrd"
-/* Relative times reach back at most a century; past that it is a typo. */
-#define MAX_RELATIVE_MS (INT64_C(100) * 366 * 86400000)
 
 void
 ctl_error(const char *fmt, ...)
@@ -156,100 +154,4 @@ ctl_journal_open(struct journal_query **qp, const struct ctl *ctl)
 	else if (rc != 0)
 		ctl_error("%s", err);
 	return rc == 0 ? CTL_OK : CTL_ERROR;
-}
-
-/* Exactly n decimal digits. */
-static bool
-digits(const char **p, int n, int *v)
-{
-	*v = 0;
-	for (int i = 0; i < n; i++, (*p)++) {
-		if (**p < '0' || **p > '9')
-			return false;
-		*v = *v * 10 + (**p - '0');
-	}
-	return true;
-}
-
-static int
-parse_relative(int64_t *ms, const char *s, int64_t now_ms)
-{
-	static const struct { char unit; int64_t ms; } units[] = {
-		{'s', 1000}, {'m', 60000}, {'h', 3600000}, {'d', 86400000}, {'w', 604800000},
-	};
-	int64_t n = 0;
-
-	if (*s < '0' || *s > '9')
-		return EINVAL;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		if (n > (INT64_MAX - 9) / 10)
-			return EINVAL;
-		n = n * 10 + (*s - '0');
-	}
-	for (size_t i = 0; i < ARRAY_LEN(units); i++) {
-		if (s[0] != units[i].unit || s[1] != '\0')
-			continue;
-		if (n > MAX_RELATIVE_MS / units[i].ms)
-			return EINVAL;
-		*ms = now_ms - n * units[i].ms;
-		return 0;
-	}
-	return EINVAL;
-}
-
-static int
-days_in_month(int y, int mo)
-{
-	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	return mo == 2 && leap ? 29 : days[mo - 1];
-}
-
-int
-ctl_parse_time(int64_t *ms, const char *s, bool end_of_day, int64_t now_ms)
-{
-	struct tm tm = {0};
-	int y, mo, d, h = 0, mi = 0, sec = 0;
-	bool date_only = true;
-	time_t t;
-
-	if (*s == '-')
-		return parse_relative(ms, s + 1, now_ms);
-	if (!digits(&s, 4, &y) || *s++ != '-' || !digits(&s, 2, &mo) || *s++ != '-' ||
-	    !digits(&s, 2, &d))
-		return EINVAL;
-	if (*s == ' ' || *s == 'T') {
-		s++;
-		date_only = false;
-		if (!digits(&s, 2, &h) || *s++ != ':' || !digits(&s, 2, &mi))
-			return EINVAL;
-		if (*s == ':' && (s++, !digits(&s, 2, &sec)))
-			return EINVAL;
-	}
-	if (*s != '\0' || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
-	    mi > 59 || sec > 59)
-		return EINVAL;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d + (date_only && end_of_day ? 1 : 0);
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	tm.tm_isdst = -1;
-	t = mktime(&tm);
-	if (t == (time_t)-1)
-		return EINVAL;
-	*ms = (int64_t)t * 1000;
-	return 0;
-}
-
-void
-ctl_format_time(char *buf, size_t size, int64_t ms)
-{
-	time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-	struct tm tm;
-
-	if (localtime_r(&t, &tm) == NULL || strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-		snprintf(buf, size, "%lld ms", (long long)ms);
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "ivr/output.h"
+#include "ivr/report.h"
 
 struct journal_promise;
 struct journal_query;
@@ -86,13 +87,6 @@ enum ctl_status ctl_journal_open(struct journal_query **qp, const struct ctl *ct
 /* --json / --csv: EINVAL when the other one was already given. */
 int ctl_set_format(enum output_format *fmt, enum output_format want);
 
-/* TIME arguments: "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS]" (local time; 'T' may replace the
- * space), or relative to now_ms: "-30s", "-30m", "-2h", "-7d", "-1w". A bare date used as an
- * end (end_of_day) means the end of that day, so --since D --until D is the whole of D. */
-int ctl_parse_time(int64_t *ms, const char *s, bool end_of_day, int64_t now_ms);
-/* Local "YYYY-MM-DD HH:MM:SS". */
-void ctl_format_time(char *buf, size_t size, int64_t ms);
-
 /* A callback promise (cmd-callbacks.c), as "ivrctl callbacks" and "ivrctl caller" show it:
  * a row of ctl_promise_columns (numbers masked in a table unless full_numbers), or the
  * same members in JSON. */
@@ -100,8 +94,5 @@ extern const struct output_column ctl_promise_columns[];
 extern const size_t ctl_promise_ncolumns;
 int ctl_promise_row(struct output *o, const struct journal_promise *p, bool full_numbers);
 void ctl_promise_json(struct json_out *w, const struct journal_promise *p);
-/* A number argument as the journal stores numbers (digits, no '+' or separators); when it is
- * not a number, arg itself. */
-const char *ctl_number(char *buf, size_t size, const char *arg);
 
 #endif

@@ -4,7 +4,7 @@
 
 #include <sys/types.h>
 
-#include "json.h"
+#include "ivr/json.h"
 
 struct daemon;
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "ivr/json.h"
 
 static void
 walk(const struct json *j, FILE *out, unsigned depth)

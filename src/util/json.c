@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "ivr/json.h"
 
 /* UTF-8 length of a valid sequence starting at p, or 0 when it is not valid. */
 static size_t

@@ -1,7 +1,7 @@
-/* JSON for the control socket: the daemon writes its answers with json_out, ivrctl reads
- * them with json_parse. RFC 8259, UTF-8. */
-#ifndef IVR_CTL_JSON_H
-#define IVR_CTL_JSON_H
+/* JSON (RFC 8259, UTF-8): the control socket's answers and the reports are written with
+ * json_out; ivrctl reads answers with json_parse. */
+#ifndef IVR_JSON_H
+#define IVR_JSON_H
 
 #include <stdbool.h>
 #include <stddef.h>

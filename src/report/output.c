@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "ivr/output.h"
-#include "json.h"
+#include "ivr/json.h"
 
 enum cell_kind { CELL_NULL, CELL_STR, CELL_INT, CELL_BOOL };
 

@@ -1,0 +1,15 @@
+/* ivrctl calls and GET /api/calls (report.h). */
+#include <errno.h>
+#include <stdio.h>
+
+#include "report_int.h"
+
+REPORT_FN(report_calls)
+{
+	(void)fp;
+	(void)fmt;
+	(void)q;
+	(void)a;
+	snprintf(err, errlen, "not built yet");
+	return ENOSYS;
+}

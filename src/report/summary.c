@@ -1,0 +1,15 @@
+/* ivrctl summary and GET /api/summary (report.h). */
+#include <errno.h>
+#include <stdio.h>
+
+#include "report_int.h"
+
+REPORT_FN(report_summary)
+{
+	(void)fp;
+	(void)fmt;
+	(void)q;
+	(void)a;
+	snprintf(err, errlen, "not built yet");
+	return ENOSYS;
+}
