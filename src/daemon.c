@@ -138,6 +138,7 @@ daemon_reload(struct daemon *d, struct conf_errors *e, const char *who)
 	call_mgr_set_conf(d->calls, c);
 	if (d->callbacks != NULL)
 		callback_mgr_set_conf(d->callbacks, c);
+	journal_set_retention(d->journal, (int)c->retention_days);
 	d->generation = c->generation;
 	log_notice("config", "generation %llu -> %llu in %.1f ms",
 		(unsigned long long)d->conf->generation, (unsigned long long)c->generation,

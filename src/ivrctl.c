@@ -14,8 +14,12 @@ static const struct ctl_cmd *const commands[] = {
 	&cmd_show_entry,
 	&cmd_calls_entry,
 	&cmd_trace_entry,
+	&cmd_transfers_entry,
+	&cmd_drops_entry,
 	&cmd_callbacks_entry,
 	&cmd_caller_entry,
+	&cmd_report_entry,
+	&cmd_export_entry,
 	&cmd_callback_entry,
 	&cmd_dial_entry,
 };
@@ -41,8 +45,11 @@ help(void)
 		printf("  %s %s\n      %s\n", commands[i]->name, commands[i]->args,
 			commands[i]->help);
 	printf("  help\n      This list. \"ivrctl COMMAND --help\" shows one command.\n"
-		"\nTIME is YYYY-MM-DD, \"YYYY-MM-DD HH:MM[:SS]\" (local time), or relative to\n"
-		"now: -30m, -2h, -7d. A date alone in --until means the end of that day.\n");
+		"\nTIME is YYYY-MM-DD, \"YYYY-MM-DD HH:MM[:SS]\" (local time), today, yesterday,\n"
+		"or relative to now: -30s, -30m, -2h, -7d, -1w. A date alone (or today,\n"
+		"yesterday) in --until means the end of that day. The reports read the journal\n"
+		"and work while ivrd is down; --mask shows numbers as *******4567 in every\n"
+		"format; --json prints what the dashboard's /api/COMMAND serves.\n");
 }
 
 int

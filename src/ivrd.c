@@ -235,6 +235,7 @@ main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	journal_set_retention(d.journal, (int)d.conf->retention_days);
 	if ((rc = rtp_pacer_new(&d.pacer, d.base, d.conf->rtp_address, d.conf->rtp_port_min,
 		     d.conf->rtp_port_max)) != 0) {
 		log_err("rtp", "%s: %s", d.conf->rtp_address, strerror(rc));

@@ -5,11 +5,14 @@
 set -eu
 build=(meson ninja-build pkg-config gcc libc6-dev libevent-dev libconfig-dev libsndfile1-dev
   libsamplerate0-dev libosip2-dev libsqlite3-dev nettle-dev tzdata)
-# clang with libclang-rt-14-dev (only recommended by clang-14) for -fsanitize=fuzzer
+# clang with libclang-rt-14-dev (only recommended by clang-14) for -fsanitize=fuzzer;
+# chromium, nodejs and npm for the dashboard's browser test (tests/browser: npm ci)
 test=(python3 sip-tester baresip tshark sqlite3 valgrind iproute2 systemd procps clang sox
-  libclang-rt-14-dev)
+  libclang-rt-14-dev chromium nodejs)
 want=("${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test[@]}")
+# Debian's npm; a nodejs from elsewhere (NodeSource) brings its own and conflicts with it
+[ "${1:-}" = "--test" ] && ! command -v npm >/dev/null && want+=(npm)
 
 missing=()
 for p in "${want[@]}"; do

@@ -6,6 +6,9 @@
 set -u
 cd "$(dirname "$0")/.."
 tests/deps.sh --test || { echo "0 passed, 1 failed"; exit 1; }
+# playwright-core for the dashboard's browser test (it drives the system's chromium)
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error) ||
+  echo "tests/browser: npm ci failed; the browser test will fail" >&2
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -71,7 +71,9 @@ struct callback_req {
 	const char *dept;
 	const char *lang;
 	const char *call_id;  /* the promising call */
-	int64_t due_ms;       /* callback_due_ms() */
+	int64_t due_ms;       /* what the caller was told: overdue after it */
+	int64_t dial_ms;      /* the first attempt no earlier than this (callback_due_ms());
+			       * 0: due_ms */
 	int64_t expires_ms;
 	unsigned max_attempts;
 };
@@ -90,10 +92,12 @@ const struct callback *callback_find_open(const struct callback_mgr *m, const ch
 	const char *dept);
 const struct callback *callback_get(const struct callback_mgr *m, int64_t id);
 
-/* Cancels an open promise; who and reason are journaled. ENOENT (no such promise), EALREADY
+/* Cancels an open promise; who and reason are journaled, under call_id when a caller
+ * cancelled it on a call (NULL from ivrctl). ENOENT (no such promise), EALREADY
  * (kept, broken or cancelled already), EBUSY (an attempt is ringing: it is hung up first and
  * the promise cancelled; returns 0 in that case). */
-int callback_cancel(struct callback_mgr *m, int64_t id, const char *who, const char *reason);
+int callback_cancel(struct callback_mgr *m, int64_t id, const char *who, const char *reason,
+	const char *call_id);
 /* A returning caller reached the promised department on call_id: the promise is kept. */
 void callback_kept(struct callback_mgr *m, int64_t id, const char *call_id);
 

@@ -231,7 +231,11 @@ struct conf {
 	char *control_group; /* NULL: the daemon's own group */
 	char *prompts_dir;
 	char *http_listen;   /* NULL when "off" */
+	bool dashboard;             /* ivrd.dashboard.enabled */
+	char *dashboard_token;      /* NULL: none */
+	bool dashboard_full_numbers; /* numbers unmasked in the dashboard */
 	unsigned drain_ms;
+	unsigned retention_days; /* ivrd.retention_days: journal age kept, 0 = everything */
 
 	char **langs; /* langs[0] is the default language */
 	size_t nlangs;

@@ -51,7 +51,8 @@ struct journal;
  *   callback.kept      call_id: the call that connected the caller to the department
  *   callback.broken    reason: "attempts used up" / "window passed" (escalated: warning log)
  *   callback.overdue   due_ms passed without a kept call (escalated once)
- *   callback.cancelled reason, detail: who (the caller from a menu, or "ivrctl (uid N)") */
+ *   callback.cancelled reason, detail: who (the caller from a menu, or "ivrctl (uid N)"),
+ *                      call_id: the call it was cancelled on (none from ivrctl) */
 #define JEV_CB_PROMISED "callback.promised"
 #define JEV_CB_UPDATED "callback.updated"
 #define JEV_CB_ATTEMPT "callback.attempt"
@@ -70,6 +71,9 @@ struct journal;
  * in ivrd.sip.trusted or 503 at max_calls / max_calls_per_source, reason saying which),
  * reason, duration_ms. Blocked and refused calls journal call.start and call.end at once. */
 #define JEV_CALL_END "call.end"
+/* A retention pass removed something (no call_id): detail "removed N events of M calls and K
+ * closed promises older than <local date> (D days)", duration_ms. */
+#define JEV_RETENTION "journal.retention"
 
 /* All strings may be NULL; they are copied before journal_append returns. */
 struct journal_event {
@@ -119,6 +123,11 @@ int journal_append_cb(struct journal *j, const struct journal_event *ev,
  * committed in the same transaction as, or before, any event queued after it, so the done of
  * a later journal_append_cb implies the row is durable. Returns 0, EINVAL or ENOMEM. */
 int journal_put_callback(struct journal *j, const struct journal_callback_row *row);
+/* Retention (ivrd.retention_days): events older than days (0: keep everything) are removed
+ * by the writer thread in small transactions between the queued ones, at once when the age
+ * changes and then every hour, with the closed promises closed before then. Open promises,
+ * their events and their calls stay whatever their age; calls go whole. */
+void journal_set_retention(struct journal *j, int days);
 /* Blocks until everything queued so far is committed (tests, shutdown). */
 void journal_flush(struct journal *j);
 /* Flushes, stops the writer thread and closes the database. */
@@ -131,6 +140,8 @@ struct journal_stats {
 	uint64_t failed;
 	uint64_t batches;
 	int64_t last_commit_us; /* duration of the last commit */
+	uint64_t retention_removed; /* events removed by retention */
+	uint64_t retention_passes;  /* retention passes finished (or cut short) */
 };
 void journal_get_stats(const struct journal *j, struct journal_stats *st);
 

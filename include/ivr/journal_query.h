@@ -17,6 +17,8 @@ int journal_query_open(struct journal_query **qp, const char *path, char *err, s
 void journal_query_close(struct journal_query *q);
 /* What went wrong in the last failed query. */
 const char *journal_query_error(const struct journal_query *q);
+/* The read-only connection, for the figures in journal_stats.h (src/journal only). */
+struct sqlite3 *journal_query_db(struct journal_query *q);
 
 /* One stored row. NULL columns read back as NULL strings, generation 0, duration_ms -1. */
 struct journal_row {
@@ -41,7 +43,8 @@ struct journal_call {
 	char *dnis;
 	int64_t duration_ms; /* from call.end (or drop); -1 when no end is recorded */
 	/* in words: "transferred to billing", "transfer failed (billing), then hung up in menu
-	 * sales", "ended", "no end recorded" */
+	 * sales", "callback promised", "blocked", "ended" (call.end's result when it says more),
+	 * "no end recorded" */
 	char *outcome;
 	char *dept;          /* transferred to, else last routed to; NULL for neither */
 	char *menu_path;     /* menus entered, "main > sales"; "" for none */
@@ -57,6 +60,7 @@ struct journal_call_filter {
 	int64_t since_ms;   /* calls that started in [since_ms, until_ms); 0 = unbounded */
 	int64_t until_ms;
 	const char *number; /* exact caller (ANI) or dialed (DNIS) number; NULL = any */
+	const char *dept;   /* calls with a route or transfer row naming dept; NULL = any */
 	size_t limit;       /* 0 = no limit */
 };
 
@@ -64,6 +68,13 @@ struct journal_call_filter {
 int journal_query_calls(struct journal_calls **cp, struct journal_query *q,
 	const struct journal_call_filter *f);
 void journal_calls_free(struct journal_calls *c);
+
+/* Every row with ts_ms in f's range, oldest first (ts_ms, then id); with f->number or
+ * f->dept only rows of the calls they select (as journal_query_calls, whenever the call
+ * started; f->limit is ignored). One snapshot. fn gets each row (the row is valid during
+ * the call only); a non-zero return stops the scan and is returned. */
+int journal_query_events(struct journal_query *q, const struct journal_call_filter *f,
+	int (*fn)(void *arg, const struct journal_row *r), void *arg);
 
 /* Sums up one call from its rows, as journal_query_call returns them. Free with
  * journal_call_clear(). */
@@ -126,7 +137,8 @@ void journal_promises_free(struct journal_promises *p);
 int journal_query_promise_events(struct journal_rows **rp, struct journal_query *q,
 	int64_t callback_id);
 
-/* One caller's figures over every call from (or to) number, as "ivrctl caller" sums up. */
+/* One caller's figures over every call from (or to) f->number (required) that the rest of
+ * f matches (limit aside), as "ivrctl caller" sums up. */
 struct journal_caller_totals {
 	size_t calls;
 	size_t transfers;        /* transfer.start rows: transfers tried */
@@ -135,7 +147,7 @@ struct journal_caller_totals {
 };
 
 int journal_query_caller_totals(struct journal_caller_totals *t, struct journal_query *q,
-	const char *number);
+	const struct journal_call_filter *f);
 
 /* One event in words, as "ivrctl trace" shows it: "pressed 2", "routed to billing — reason:
  * menu main key 2 (path main)". *out is malloc'ed. */

@@ -42,6 +42,10 @@ int output_str(struct output *o, const char *s);
 int output_int(struct output *o, int64_t v);
 /* JSON true or false; "true" or "false" in CSV and a table. */
 int output_bool(struct output *o, bool v);
+/* A nested value (an array or object) for JSON, written as given: json must be one valid
+ * JSON value (json.h's writer on a memstream makes one). A table and CSV show text instead
+ * ("1>dept:billing 12, 2>menu:sales 3"); text NULL reads as no value there. */
+int output_json(struct output *o, const char *json, const char *text);
 int output_end_row(struct output *o);
 /* Writes what is held back (a table is aligned once all rows are in), frees o, returns 0 or
  * the errno of a failed write. */

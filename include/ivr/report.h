@@ -20,35 +20,47 @@
  *               (args.call_id; or, with args.number, that number's newest call in range).
  * transfers  by department: [ {dept, routed, transfers, ok, failed, closed, busy, refused,
  *               success_rate, first_ok, callbacks_offered}, ... ] busiest first, where
- *               routed: route rows to dept that routed; transfers: transfer.start rows;
+ *               routed: route rows to dept that routed (the menu's route row followed by
+ *               one finding dept closed or busy did not); transfers: transfer.start rows;
  *               ok/failed: transfer.result rows; closed/busy/refused: route rows with that
  *               result; success_rate: ok / (ok + failed); first_ok: calls whose first
  *               transfer went to dept and succeeded; callbacks_offered: callback.offer rows
- *               with result "offered" for dept.
+ *               with result "offered" for dept. Counted over calls (call.start) that
+ *               started in range, and the transfers of dial-backs (dial.start) made in
+ *               range: an agent took those too (their ani: the number called back).
  *            with args.list: every transfer attempt, newest first: [ {ts_ms, call_id, ani,
  *               menu, reason, dept, target, result, failure, next}, ... ] where menu and
  *               reason: the route that sent it (where in the menu and why), failure: the
- *               transfer.result reason, next: the call's outcome in words (journal_call).
+ *               reason of a failed transfer.result, next: the call's outcome in words
+ *               (journal_call).
  * drops      the funnel per menu node, most entered first: [ {menu, entered, calls, left:
  *               [ {key, to, count}, ... ], invalid, timeouts, hung_up, hangup_rate,
  *               median_hangup_ms}, ... ] where entered: menu.enter rows; calls: distinct
  *               calls that entered; left: how calls went on from it, by key and where the
  *               key led ("menu:sales", "dept:billing", "operator", "back", "repeat",
- *               "callback:billing", "language"...), most first; invalid/timeouts:
+ *               "callback:billing", "language", "none": it led nowhere), most first, key
+ *               "entry" for an entry menu's value; keys ignored during a prompt that cannot
+ *               be interrupted, and invalid ones, are not in it; invalid/timeouts:
  *               input.invalid/input.timeout rows; hung_up: drop rows in the menu;
- *               median_hangup_ms: median time from entering the menu to hanging up there.
+ *               hangup_rate: hung_up / calls; median_hangup_ms: median time from (last)
+ *               entering the menu to hanging up there.
  *               In a table "left" reads "1>dept:billing 12, 2>menu:sales 3"; in CSV one
  *               cell in that form too.
  *            with args.list: every drop, newest first: [ {ts_ms, call_id, ani, menu, prompt,
  *               in_menu_ms, duration_ms, path}, ... ].
  * callbacks  the promise ledger (journal_query_promises; args.view, escalated first for
- *               JPROM_ALL), the members of ctl_promise_json.
- * caller     { number, totals: {calls, transfers, transfers_failed, drops, promises, kept,
- *               broken, open, cancelled}, calls: [as calls], promises: [ {as callbacks,
- *               events: [as trace rows]} ] } for args.number.
+ *               JPROM_ALL), the members of report_promise_json (report_int.h).
+ * caller     { number, summary (the totals in words), totals: {calls, transfers,
+ *               transfers_failed, drops, promises, kept, broken, open, cancelled},
+ *               promises_recorded (false for a schema 1 journal), calls: [as calls],
+ *               promises: [ {as callbacks, events: [ {id, ts_ms, event, call_id, dept,
+ *               dnis, result, reason, detail, text}, ... ]} ] } for args.number; with a
+ *               range or dept, the calls that started in it (routed or transferred to
+ *               dept) and the promises made in it (for dept).
  * report     { since_ms, until_ms, calls, routed_calls, transferred_calls, transfers,
  *               transfers_per_routed_call, first_transfer_success_rate, dropped_calls,
- *               drop_rate, drops_by_menu: [ {menu, entered, hung_up, rate} ],
+ *               drop_rate, drops_by_menu: [ {menu, entered, hung_up, rate} ] (entered: calls
+ *               that entered, drops' "calls"; rate: hung_up / entered),
  *               promises: {made, kept, kept_on_time, kept_late, broken, cancelled, open,
  *               on_time_rate}, callers, repeat_callers, repeat_calls,
  *               top_callers: [ {number, calls, transfers, drops} ] (callers with 2 or more
@@ -57,12 +69,17 @@
  *               busiest_hours: [ {hour_ms, calls} ] (at most 3) }. routed_calls: calls with
  *               a route row that routed; first_transfer_success_rate: calls whose first
  *               transfer succeeded / calls with a transfer; dropped_calls: calls with a drop
- *               row; promises kept_on_time: kept at or before due_ms. In a table: the
+ *               row; drop_rate: dropped_calls / calls; promises: made (created) in range,
+ *               kept_on_time: kept at or before due_ms, on_time_rate: kept_on_time / (kept +
+ *               broken); repeat_calls: the calls of repeat callers after their first;
+ *               hour_ms: the start of the hour (UTC) the calls started in. In a table: the
  *               figures in words with small tables; in CSV: rows "figure,value" with names
  *               as the JSON paths ("promises.kept", "drops_by_menu.main.rate").
  * export     every stored column of every event in range (of the calls matching dept or
  *               number, when given), oldest first, for auditors; CSV in any case but JSON
- *               when asked. Not served by the API.
+ *               when asked: [ {id, ts_ms, call_id, event, menu, key, dept, target, result,
+ *               reason, ani, dnis, prompt, detail, generation, duration_ms, callback_id} ]
+ *               with NULL as null (an empty CSV field). Not served by the API.
  */
 #ifndef IVR_REPORT_H
 #define IVR_REPORT_H
@@ -105,7 +122,8 @@ struct report_args {
 int report_kind_parse(enum report_kind *k, const char *name);
 const char *report_kind_name(enum report_kind k);
 
-/* Defaults for kind at now_ms (limit 50 for calls, none for reports). */
+/* Defaults for kind at now_ms: limit 50 for the lists (calls, transfers, drops, callbacks,
+ * caller's calls), 0 for trace, report and export; view JPROM_ALL; the rest unset. */
 void report_args_init(struct report_args *a, enum report_kind kind, int64_t now_ms);
 
 /* One argument by name, as ivrctl's --NAME VALUE or the API's NAME=VALUE: since, until

@@ -488,8 +488,9 @@ callback_promise(struct callback_mgr *m, const struct callback_req *r,
 		/* not while the promising call may still be up (the caller would be busy):
 		 * the service level, at most a minute, and then when the department is open
 		 * and has room */
-		e->cb.next_ms = now + (r->due_ms - now < 0 ? 0 : r->due_ms - now < FIRST_DELAY_MS ?
-			r->due_ms - now : FIRST_DELAY_MS);
+		int64_t first = r->dial_ms > 0 ? r->dial_ms : r->due_ms;
+		e->cb.next_ms = now + (first - now < 0 ? 0 : first - now < FIRST_DELAY_MS ?
+			first - now : FIRST_DELAY_MS);
 	}
 	cb = &e->cb;
 	str_copy(cb->number, r->number, sizeof(cb->number));
@@ -586,7 +587,8 @@ known_closed(const struct callback_mgr *m, int64_t id)
 }
 
 int
-callback_cancel(struct callback_mgr *m, int64_t id, const char *who, const char *reason)
+callback_cancel(struct callback_mgr *m, int64_t id, const char *who, const char *reason,
+	const char *call_id)
 {
 	struct cb_entry *e;
 
@@ -596,7 +598,7 @@ callback_cancel(struct callback_mgr *m, int64_t id, const char *who, const char 
 		return known_closed(m, id) ? EALREADY : ENOENT;
 	/* an attempt ringing is hung up by cb_close first */
 	cb_close(m, e, CB_CANCELLED, reason != NULL && reason[0] != '\0' ? reason : "cancelled",
-		NULL, who);
+		call_id, who);
 	return 0;
 }
 

@@ -221,20 +221,28 @@ localtime_in(const struct tz *z, time_t t, struct tm *tm)
 		gmtime_r(&t, tm);
 }
 
-void
-offer_when(const struct tz *z, int64_t now_ms, int64_t due_ms, int *day, int *slot)
+/* The half hour the caller is told, in z; the promise is due then, not at the minute the
+ * service level gives, so it is never "overdue" before the time the caller heard. */
+static time_t
+told_time(const struct tz *z, int64_t due_ms)
 {
 	time_t t = (time_t)((due_ms + 999) / 1000);
-	struct tm due, now;
+	struct tm due;
 	int past;
-	int64_t d;
 
 	localtime_in(z, t, &due);
 	past = due.tm_min % 30 * 60 + due.tm_sec;
-	if (past > 0) {
-		t += 1800 - past;
-		localtime_in(z, t, &due);
-	}
+	return past > 0 ? t + 1800 - past : t;
+}
+
+void
+offer_when(const struct tz *z, int64_t now_ms, int64_t due_ms, int *day, int *slot)
+{
+	time_t t = told_time(z, due_ms);
+	struct tm due, now;
+	int64_t d;
+
+	localtime_in(z, t, &due);
 	localtime_in(z, (time_t)(now_ms / 1000), &now);
 	*slot = due.tm_hour * 2 + due.tm_min / 30;
 	d = civil_days(&due) - civil_days(&now);
@@ -325,6 +333,10 @@ promise(struct offer *o)
 	r.due_ms = cbm != NULL ? callback_due_ms(cbm, cf(o), o->dept, now) : -1;
 	if (rc == 0 && r.due_ms < 0)
 		rc = ERANGE;
+	if (rc == 0) {
+		r.dial_ms = r.due_ms;
+		r.due_ms = (int64_t)told_time(d->tz, r.due_ms) * 1000;
+	}
 	if (rc == 0 && r.due_ms > r.expires_ms)
 		r.expires_ms = r.due_ms + (int64_t)d->callback.window_s * 1000;
 	o->step = ST_STORING;
@@ -543,7 +555,8 @@ cancel_all(struct offer *o)
 			break;
 		id = cb->id;
 		str_copy(dname, cb->dept, sizeof(dname));
-		if (callback_cancel(cbm, id, "caller", "cancelled by the caller from a menu") != 0)
+		if (callback_cancel(cbm, id, "caller", "cancelled by the caller from a menu",
+		    o->call_id) != 0)
 			break;
 		log_msg(LOG_PRIO_NOTICE, "call", o->call_id, "call back #%lld (%s) cancelled by "
 			"the caller", (long long)id, dname);

@@ -217,7 +217,8 @@ effective(struct loader *l, const char *path, const struct conf_opt *o, const st
 		add_line(l, &l->c->effective, &l->c->neffective, line);
 		return;
 	}
-	if (o->type == OPT_STRING && strcmp(o->name, "password") == 0) {
+	if (o->type == OPT_STRING && (strcmp(o->name, "password") == 0 ||
+		strcmp(o->name, "token") == 0)) {
 		/* a secret is never printed, not even to ivrctl show config */
 		str_appendf(line, sizeof(line), &off, "\"********\"; # set, not shown");
 		add_line(l, &l->c->effective, &l->c->neffective, line);
@@ -623,6 +624,31 @@ load_callbacks(struct loader *l, const config_setting_t *g)
 		l->c->callback_lease_s = (unsigned)lround(v.d);
 }
 
+/* ivrd.dashboard: the QA pages on http_listen. Numbers describe callers: served beyond
+ * this machine only with a token. */
+static void
+load_dashboard(struct loader *l, const config_setting_t *g)
+{
+	const struct conf_opt *opts = conf_block_opts("ivrd.dashboard");
+	const char *path = "ivrd.dashboard", *hl = l->c->http_listen;
+	struct val v;
+
+	if (g != NULL && !config_setting_is_group(g))
+		g = NULL;
+	if (g != NULL)
+		check_unknown(l, g, opts, path);
+	if (get(l, g, opts, path, "enabled", &v))
+		l->c->dashboard = v.b;
+	if (get(l, g, opts, path, "token", &v) && v.s != NULL)
+		l->c->dashboard_token = xstrdup(l, v.s);
+	if (get(l, g, opts, path, "full_numbers", &v))
+		l->c->dashboard_full_numbers = v.b;
+	if (l->c->dashboard && hl != NULL && l->c->dashboard_token == NULL &&
+	    strncmp(hl, "127.", 4) != 0 && strncmp(hl, "[::1]:", 6) != 0)
+		conf_warn(l, g, path, "http_listen %s is not a loopback address and no token is "
+			"set: the dashboard answers loopback peers only", hl);
+}
+
 /* departments.NAME.callback: absent, the department offers no call backs. */
 static void
 load_dept_callback(struct loader *l, const config_setting_t *dg, struct conf_dept *d,
@@ -834,7 +860,8 @@ load_ivrd(struct loader *l, const config_t *cfg, struct val *operator, struct va
 			const char *name = config_setting_name(s);
 			char p[256];
 			if (strcmp(name, "sip") == 0 || strcmp(name, "rtp") == 0 ||
-			    strcmp(name, "loop_guard") == 0 || strcmp(name, "callbacks") == 0) {
+			    strcmp(name, "loop_guard") == 0 || strcmp(name, "callbacks") == 0 ||
+			    strcmp(name, "dashboard") == 0) {
 				if (!config_setting_is_group(s)) {
 					pathf(p, sizeof(p), "ivrd.%s", name);
 					conf_error(l, s, p, "must be a group { ... }");
@@ -937,8 +964,11 @@ load_ivrd(struct loader *l, const config_t *cfg, struct val *operator, struct va
 	c->goodbye_prompt = get_prompt(l, top, ivrd_opts, "ivrd", "goodbye_prompt", NULL);
 	if (get(l, top, ivrd_opts, "ivrd", "max_overflow", &v))
 		c->max_overflow = (unsigned)v.i;
+	if (get(l, top, ivrd_opts, "ivrd", "retention_days", &v))
+		c->retention_days = (unsigned)v.i;
 	load_loop_guard(l, top != NULL ? config_setting_get_member(top, "loop_guard") : NULL);
 	load_callbacks(l, top != NULL ? config_setting_get_member(top, "callbacks") : NULL);
+	load_dashboard(l, top != NULL ? config_setting_get_member(top, "dashboard") : NULL);
 
 	if (sip != NULL)
 		check_unknown(l, sip, sip_opts, "ivrd.sip");
@@ -1992,6 +2022,9 @@ conf_unref(struct conf *c)
 	free(c->control_group);
 	free(c->prompts_dir);
 	free(c->http_listen);
+	if (c->dashboard_token != NULL)
+		explicit_bzero(c->dashboard_token, strlen(c->dashboard_token));
+	free(c->dashboard_token);
 	free(c->path);
 	free(c);
 }

@@ -45,6 +45,10 @@ static const struct conf_opt ivrd_opts[] = {
 		"Department fallbacks (one department overflowing to the next) a call may take "
 		"before it goes to the operator; when the operator itself failed, the goodbye "
 		"prompt."},
+	{"retention_days", OPT_INT, false, "0", 0, 36500,
+		"Days the journal keeps events (0: keep everything). Older events, and promises "
+		"closed before then, are removed at start, when the value changes and every hour, "
+		"in small batches; open promises and their calls stay whatever their age."},
 	{NULL, 0, false, NULL, 0, 0, NULL},
 };
 
@@ -324,6 +328,19 @@ static const struct conf_opt callbacks_opts[] = {
 	{NULL, 0, false, NULL, 0, 0, NULL},
 };
 
+static const struct conf_opt dashboard_opts[] = {
+	{"enabled", OPT_BOOL, false, "true", 0, 0,
+		"Serve the read-only QA dashboard (/, /trace, /assets/...) and its JSON API "
+		"(/api/KIND?NAME=VALUE, as \"ivrctl KIND --json\" prints) on http_listen."},
+	{"token", OPT_STRING, false, NULL, 0, 0,
+		"Access token: requests must carry \"Authorization: Bearer TOKEN\" or, once, "
+		"?token=TOKEN (the page then keeps an HttpOnly cookie). Never printed. Without "
+		"one, when http_listen is not a loopback address, only loopback peers are served."},
+	{"full_numbers", OPT_BOOL, false, "false", 0, 0,
+		"Show whole caller and dialed numbers; by default they are masked (\"*******4567\")."},
+	{NULL, 0, false, NULL, 0, 0, NULL},
+};
+
 static const struct conf_opt number_opts[] = {
 	{"dnis", OPT_STRING, true, NULL, 0, 0,
 		"Dialed number (request URI user part, or the To user when the URI has none), "
@@ -366,6 +383,7 @@ const struct conf_block conf_blocks[] = {
 	{"numbers.[N]", number_opts},
 	{"ivrd.loop_guard", loop_guard_opts},
 	{"ivrd.callbacks", callbacks_opts},
+	{"ivrd.dashboard", dashboard_opts},
 	{"departments.NAME.callback", callback_opts},
 	{"menus.NAME.routes.[N]", route_opts},
 	{"menus.NAME.entries.[N]", dir_entry_opts},

@@ -9,10 +9,8 @@
 #include "ivr/output.h"
 #include "ivr/report.h"
 
-struct journal_promise;
 struct journal_query;
 struct json;
-struct json_out;
 
 /* Exit statuses. */
 enum ctl_status {
@@ -36,15 +34,20 @@ struct ctl_cmd {
 	enum ctl_status (*exec)(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv);
 };
 
+/* The reports (cmd-report.c, src/report). */
 extern const struct ctl_cmd cmd_calls_entry;
 extern const struct ctl_cmd cmd_trace_entry;
+extern const struct ctl_cmd cmd_transfers_entry;
+extern const struct ctl_cmd cmd_drops_entry;
+extern const struct ctl_cmd cmd_callbacks_entry;
+extern const struct ctl_cmd cmd_caller_entry;
+extern const struct ctl_cmd cmd_report_entry;
+extern const struct ctl_cmd cmd_export_entry;
 extern const struct ctl_cmd cmd_status_entry;
 extern const struct ctl_cmd cmd_reload_entry;
 extern const struct ctl_cmd cmd_dept_entry;
 extern const struct ctl_cmd cmd_show_entry;
 extern const struct ctl_cmd cmd_dial_entry;
-extern const struct ctl_cmd cmd_callbacks_entry;
-extern const struct ctl_cmd cmd_caller_entry;
 extern const struct ctl_cmd cmd_callback_entry;
 
 #define CTL_DEFAULT_CONFIG "/etc/ivrd/ivrd.conf"
@@ -86,13 +89,5 @@ enum ctl_status ctl_journal_open(struct journal_query **qp, const struct ctl *ct
 
 /* --json / --csv: EINVAL when the other one was already given. */
 int ctl_set_format(enum output_format *fmt, enum output_format want);
-
-/* A callback promise (cmd-callbacks.c), as "ivrctl callbacks" and "ivrctl caller" show it:
- * a row of ctl_promise_columns (numbers masked in a table unless full_numbers), or the
- * same members in JSON. */
-extern const struct output_column ctl_promise_columns[];
-extern const size_t ctl_promise_ncolumns;
-int ctl_promise_row(struct output *o, const struct journal_promise *p, bool full_numbers);
-void ctl_promise_json(struct json_out *w, const struct journal_promise *p);
 
 #endif

@@ -145,7 +145,7 @@ srv_callback(struct json_out *w, const struct srv_req *r)
 	was = cb->state == CB_DIALING ? "dialing" : "open";
 	str_copy(number, cb->number, sizeof(number));
 	str_copy(dept, cb->dept, sizeof(dept));
-	rc = callback_cancel(r->d->callbacks, id, r->who, reason);
+	rc = callback_cancel(r->d->callbacks, id, r->who, reason, NULL);
 	if (rc == ENOENT || rc == EALREADY) {
 		if ((rc = explain(w, r->d, id)) != 0)
 			return rc;

@@ -190,6 +190,7 @@ write_subsystems(struct json_out *w, const struct daemon *d)
 	json_uint(w, "failed", js.failed);
 	json_uint(w, "batches", js.batches);
 	json_int(w, "last_commit_us", js.last_commit_us);
+	json_uint(w, "retention_removed", js.retention_removed);
 	json_end_obj(w);
 
 	rtp_pacer_stats(d->pacer, &rs);

@@ -1,6 +1,7 @@
 /* The metrics page: the registry's series, plus what the journal, RTP and SIP count on their
  * own, read at scrape time; and a health check. Only two paths exist, both answered from
- * memory, so a scraper can neither walk the disk nor hold the daemon up for long. */
+ * memory, so a scraper can neither walk the disk nor hold the daemon up for long. The
+ * dashboard's paths go to dashboard.c, whose reports run off the event loop. */
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -33,6 +34,7 @@
 struct http_metrics {
 	struct daemon *d;
 	struct evhttp *http;
+	struct dashboard *dash; /* "/", "/trace", "/assets/", "/api/" */
 };
 
 struct scrape {
@@ -166,6 +168,9 @@ put_stats(struct scrape *s, const struct daemon *d)
 			js.committed},
 		{"journal.failed", METRIC_COUNTER, "Journal events that could not be written.",
 			js.failed},
+		{"journal.retention.removed", METRIC_COUNTER,
+			"Journal events removed by retention (ivrd.retention_days).",
+			js.retention_removed},
 		{"rtp.sent", METRIC_COUNTER, "RTP packets sent.", rs.sent},
 		{"rtp.send.errors", METRIC_COUNTER, "RTP packets the kernel refused to send.",
 			rs.send_errors},
@@ -227,6 +232,11 @@ on_request(struct evhttp_request *req, void *arg)
 	const char *type = "text/plain; charset=utf-8", *reason = "OK";
 	int code = 200;
 
+	if (dashboard_serves(h->dash, path)) {
+		evbuffer_free(s.out);
+		dashboard_request(h->dash, req);
+		return;
+	}
 	if (s.out == NULL) {
 		evhttp_send_error(req, 503, NULL);
 		return;
@@ -315,7 +325,11 @@ http_metrics_new(struct http_metrics **hp, struct daemon *d)
 	evhttp_set_max_body_size(h->http, MAX_BODY);
 	evhttp_set_timeout(h->http, TIMEOUT_S);
 	evhttp_set_gencb(h->http, on_request, h);
+	if ((rc = dashboard_new(&h->dash, d)) != 0)
+		goto out;
 	log_notice("http", "serving /metrics and /healthz on %s", addr);
+	if (d->conf->dashboard)
+		log_notice("http", "serving the dashboard on http://%s/", addr);
 	*hp = h;
 	h = NULL;
 out:
@@ -330,6 +344,7 @@ http_metrics_free(struct http_metrics *h)
 {
 	if (h == NULL)
 		return;
+	dashboard_free(h->dash); /* answers what it holds while connections live */
 	if (h->http != NULL)
 		evhttp_free(h->http);
 	free(h);

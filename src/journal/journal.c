@@ -1,11 +1,13 @@
 /* The journal writer: the event loop queues copies of events, one writer thread commits
  * them in batches (one transaction per wake-up) and hands completions back to the loop
- * through an eventfd. */
+ * through an eventfd. The same thread, the only writer, removes events past the retention
+ * age in small transactions between batches. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -25,6 +27,11 @@
 #define COMMIT_ATTEMPTS 3
 #define BUSY_TIMEOUT_MS 1000
 #define BACKOFF_MS 100
+/* Retention: rows removed per transaction (a few ms each), so call events commit between;
+ * a pass at start (or when the setting changes) and then every hour. */
+#define RETENTION_BATCH 5000
+#define RETENTION_EVERY_MS (3600 * 1000)
+#define DAY_MS (86400 * (int64_t)1000)
 
 struct jrec {
 	struct jrec *next;
@@ -35,6 +42,18 @@ struct jrec {
 	struct journal_event ev; /* strings point into buf */
 	struct journal_callback_row row;
 	char buf[];
+};
+
+/* One retention pass: what it removes and what it has removed so far (writer thread). */
+struct retention {
+	bool active;
+	bool events_done;
+	int days;
+	int64_t cutoff_ms;   /* wall clock: rows older than this go */
+	int64_t from_ms;     /* events before this were looked at already */
+	int64_t t0_us;
+	uint64_t events, promises;
+	sqlite3_stmt *del_events, *del_promises, *add_call;
 };
 
 struct journal {
@@ -53,6 +72,9 @@ struct journal {
 	uint64_t processed;    /* records committed or failed */
 	bool stop;
 	struct journal_stats stats;
+	int retention_days;    /* the setting; 0 = keep everything */
+	int64_t retention_due; /* monotonic ms of the next pass */
+	struct retention ret;  /* the writer's own */
 
 	int efd;
 	struct event *done_ev;
@@ -332,6 +354,300 @@ sleep_ms(int ms)
 		;
 }
 
+/* Commits a batch taken from the queue (lock not held), retrying, and hands its completions
+ * to the loop. */
+static void
+write_batch(struct journal *j, struct jrec *batch)
+{
+	struct jrec *r, *next, *done = NULL, **done_tail = &done;
+	uint64_t n = 0, nev = 0;
+	int64_t t0, t1;
+	int rc, err;
+
+	for (r = batch; r != NULL; r = r->next) {
+		n++;
+		nev += !r->is_row;
+	}
+	t0 = clock_mono_us();
+	for (int attempt = 1; ; attempt++) {
+		rc = commit_batch(j, batch);
+		if (rc == SQLITE_OK || attempt == COMMIT_ATTEMPTS)
+			break;
+		log_warn("journal", "%s: commit of %llu event(s) failed (%s), try %d of %d",
+			j->path, (unsigned long long)n, sqlite3_errmsg(j->db), attempt,
+			COMMIT_ATTEMPTS);
+		sleep_ms(BACKOFF_MS << (2 * (attempt - 1)));
+	}
+	t1 = clock_mono_us();
+	err = sqlite_errno(j->db, rc);
+	if (rc != SQLITE_OK) {
+		log_err("journal", "%s: %llu event(s) lost after %d tries: %s", j->path,
+			(unsigned long long)n, COMMIT_ATTEMPTS, sqlite3_errmsg(j->db));
+		for (r = batch; r != NULL; r = r->next)
+			if (r->is_row)
+				log_msg(LOG_PRIO_ERR, "journal", r->row.call_id, "%s: callback %lld "
+					"row not recorded (%s): state %s", j->path,
+					(long long)r->row.id, sqlite3_errstr(rc),
+					r->row.state ? r->row.state : "");
+			else
+				log_lost(j, &r->ev, sqlite3_errstr(rc));
+	}
+
+	for (r = batch; r != NULL; r = next) {
+		next = r->next;
+		if (r->done == NULL) {
+			free(r);
+			continue;
+		}
+		r->err = err;
+		r->next = NULL;
+		*done_tail = r;
+		done_tail = &r->next;
+	}
+
+	pthread_mutex_lock(&j->lock);
+	j->processed += n;
+	if (rc == SQLITE_OK)
+		j->stats.committed += nev;
+	else
+		j->stats.failed += nev;
+	j->stats.batches++;
+	j->stats.last_commit_us = t1 - t0;
+	if (done != NULL) {
+		uint64_t one = 1;
+		*j->done_tail = done;
+		j->done_tail = done_tail;
+		/* a full counter (EAGAIN) still wakes the loop */
+		(void)!write(j->efd, &one, sizeof(one));
+	}
+	pthread_cond_broadcast(&j->idle);
+	pthread_mutex_unlock(&j->lock);
+}
+
+/* Retention. Events older than the cutoff go, oldest first, except:
+ *  - events of promises that stay: open and dialing ones, and closed ones closed after the
+ *    cutoff (their row stays, so does their history);
+ *  - every event of a call that made, attempted or kept such a promise;
+ *  - every event of a call that has an event after the cutoff: calls go whole.
+ * Closed promises' rows (kept, broken, cancelled) closed before the cutoff go too. What
+ * stays is decided once at the start of a pass: a promise or call that changes meanwhile
+ * only gets newer events, which no pass of this cutoff removes. */
+#define RETENTION_KEEP_SQL \
+	"CREATE TEMP TABLE IF NOT EXISTS retention_promises (id INTEGER PRIMARY KEY);" \
+	"CREATE TEMP TABLE IF NOT EXISTS retention_keep (call_id TEXT PRIMARY KEY);" \
+	"CREATE TEMP TABLE IF NOT EXISTS retention_calls (call_id TEXT PRIMARY KEY);" \
+	"DELETE FROM temp.retention_promises; DELETE FROM temp.retention_keep;" \
+	"DELETE FROM temp.retention_calls;" \
+	"INSERT INTO temp.retention_promises SELECT id FROM main.callbacks WHERE state NOT IN " \
+	"('kept', 'broken', 'cancelled') OR closed_ms IS NULL OR closed_ms >= %lld;" \
+	"INSERT OR IGNORE INTO temp.retention_keep SELECT call_id FROM main.events WHERE " \
+	"callback_id IN (SELECT id FROM temp.retention_promises) AND call_id IS NOT NULL;" \
+	"INSERT OR IGNORE INTO temp.retention_keep SELECT call_id FROM main.callbacks WHERE " \
+	"id IN (SELECT id FROM temp.retention_promises) AND call_id IS NOT NULL;"
+
+/* ?1 events before this were looked at already, ?2 the cutoff, ?3 the batch size */
+#define RETENTION_EVENTS_SQL \
+	"DELETE FROM main.events WHERE id IN (SELECT e.id FROM main.events e " \
+	"WHERE e.ts_ms >= ?1 AND e.ts_ms < ?2 " \
+	"AND (e.callback_id IS NULL OR e.callback_id NOT IN " \
+	"(SELECT id FROM temp.retention_promises)) " \
+	"AND (e.call_id IS NULL OR (e.call_id NOT IN (SELECT call_id FROM temp.retention_keep) " \
+	"AND NOT EXISTS (SELECT 1 FROM main.events n WHERE n.call_id = e.call_id " \
+	"AND n.ts_ms >= ?2))) " \
+	"ORDER BY e.ts_ms LIMIT ?3) RETURNING call_id, ts_ms"
+
+#define RETENTION_PROMISES_SQL \
+	"DELETE FROM main.callbacks WHERE id IN (SELECT id FROM main.callbacks WHERE state IN " \
+	"('kept', 'broken', 'cancelled') AND closed_ms < ?1 LIMIT ?2)"
+
+static int
+retention_prepare(struct journal *j)
+{
+	struct retention *p = &j->ret;
+	int rc = SQLITE_OK;
+
+	if (p->del_events == NULL)
+		rc = sqlite3_prepare_v3(j->db, RETENTION_EVENTS_SQL, -1,
+			SQLITE_PREPARE_PERSISTENT, &p->del_events, NULL);
+	if (rc == SQLITE_OK && p->del_promises == NULL)
+		rc = sqlite3_prepare_v3(j->db, RETENTION_PROMISES_SQL, -1,
+			SQLITE_PREPARE_PERSISTENT, &p->del_promises, NULL);
+	if (rc == SQLITE_OK && p->add_call == NULL)
+		rc = sqlite3_prepare_v3(j->db, "INSERT OR IGNORE INTO temp.retention_calls "
+			"VALUES (?1)", -1, SQLITE_PREPARE_PERSISTENT, &p->add_call, NULL);
+	return rc;
+}
+
+/* Starts a pass: the cutoff, and what stays whatever its age. */
+static int
+retention_begin(struct journal *j, int days)
+{
+	struct retention *p = &j->ret;
+	char *sql;
+	int rc;
+
+	p->days = days;
+	p->cutoff_ms = clock_wall_ms() - days * DAY_MS;
+	p->from_ms = INT64_MIN;
+	p->t0_us = clock_mono_us();
+	p->events = p->promises = 0;
+	p->events_done = false;
+	sql = sqlite3_mprintf("BEGIN;" RETENTION_KEEP_SQL "COMMIT;", (long long)p->cutoff_ms);
+	if (sql == NULL)
+		return SQLITE_NOMEM;
+	rc = exec_sql(j->db, sql);
+	sqlite3_free(sql);
+	if (rc == SQLITE_OK)
+		rc = retention_prepare(j);
+	if (rc != SQLITE_OK && !sqlite3_get_autocommit(j->db))
+		exec_sql(j->db, "ROLLBACK");
+	if (rc == SQLITE_OK)
+		p->active = true;
+	return rc;
+}
+
+/* One transaction: the oldest RETENTION_BATCH events that go, or closed promises once the
+ * events are done. *more is false when the pass has nothing left. */
+static int
+retention_batch(struct journal *j, bool *more)
+{
+	struct retention *p = &j->ret;
+	int64_t n = 0, from = p->from_ms;
+	int rc;
+
+	*more = true;
+	if ((rc = exec_sql(j->db, "BEGIN IMMEDIATE")) != SQLITE_OK)
+		return rc;
+	if (!p->events_done) {
+		sqlite3_stmt *st = p->del_events;
+		sqlite3_bind_int64(st, 1, p->from_ms);
+		sqlite3_bind_int64(st, 2, p->cutoff_ms);
+		sqlite3_bind_int(st, 3, RETENTION_BATCH);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			n++;
+			if (sqlite3_column_int64(st, 1) > from)
+				from = sqlite3_column_int64(st, 1);
+			if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+				continue;
+			sqlite3_bind_value(p->add_call, 1, sqlite3_column_value(st, 0));
+			int rc2 = sqlite3_step(p->add_call);
+			sqlite3_reset(p->add_call);
+			if (rc2 != SQLITE_DONE) {
+				rc = rc2;
+				break;
+			}
+		}
+		sqlite3_reset(st);
+	} else {
+		sqlite3_stmt *st = p->del_promises;
+		sqlite3_bind_int64(st, 1, p->cutoff_ms);
+		sqlite3_bind_int(st, 2, RETENTION_BATCH);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		n = sqlite3_changes(j->db);
+	}
+	if (rc == SQLITE_DONE)
+		rc = exec_sql(j->db, "COMMIT");
+	if (rc != SQLITE_OK) {
+		if (!sqlite3_get_autocommit(j->db))
+			exec_sql(j->db, "ROLLBACK");
+		return rc;
+	}
+	if (p->events_done) {
+		p->promises += (uint64_t)n;
+		*more = n == RETENTION_BATCH;
+		return SQLITE_OK;
+	}
+	p->events += (uint64_t)n;
+	p->from_ms = from;
+	p->events_done = n < RETENTION_BATCH;
+	pthread_mutex_lock(&j->lock);
+	j->stats.retention_removed += (uint64_t)n;
+	pthread_mutex_unlock(&j->lock);
+	return SQLITE_OK;
+}
+
+/* The report of a pass (also one cut short): a log line and a journal event, when anything
+ * went. */
+static void
+retention_end(struct journal *j)
+{
+	struct retention *p = &j->ret;
+	int64_t calls = 0, ms = (clock_mono_us() - p->t0_us) / 1000;
+	time_t cutoff = (time_t)(p->cutoff_ms / 1000);
+	char when[32], detail[256];
+	struct journal_event ev = {
+		.event = JEV_RETENTION, .detail = detail, .duration_ms = ms,
+	};
+	struct tm tm;
+	int rc;
+
+	p->active = false;
+	pthread_mutex_lock(&j->lock);
+	j->stats.retention_passes++;
+	pthread_mutex_unlock(&j->lock);
+	pragma_int(j->db, "SELECT count(*) FROM temp.retention_calls", &calls);
+	exec_sql(j->db, "DELETE FROM temp.retention_calls; DELETE FROM temp.retention_keep; "
+		"DELETE FROM temp.retention_promises");
+	if (p->events == 0 && p->promises == 0)
+		return;
+	if (localtime_r(&cutoff, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm) == 0)
+		snprintf(when, sizeof(when), "%lld", (long long)p->cutoff_ms);
+	snprintf(detail, sizeof(detail), "removed %llu event%s of %lld call%s and %llu closed "
+		"promise%s older than %s (%d day%s)", (unsigned long long)p->events,
+		p->events == 1 ? "" : "s", (long long)calls, calls == 1 ? "" : "s",
+		(unsigned long long)p->promises, p->promises == 1 ? "" : "s", when, p->days,
+		p->days == 1 ? "" : "s");
+	log_notice("journal", "retention %s in %lld ms", detail, (long long)ms);
+	ev.ts_ms = clock_wall_ms();
+	rc = exec_sql(j->db, "BEGIN IMMEDIATE");
+	if (rc == SQLITE_OK && (rc = bind_event(j->insert, &ev)) == SQLITE_OK)
+		rc = sqlite3_step(j->insert);
+	sqlite3_reset(j->insert);
+	sqlite3_clear_bindings(j->insert);
+	if (rc == SQLITE_DONE)
+		rc = exec_sql(j->db, "COMMIT");
+	if (rc != SQLITE_OK) {
+		if (!sqlite3_get_autocommit(j->db))
+			exec_sql(j->db, "ROLLBACK");
+		log_lost(j, &ev, sqlite3_errstr(rc));
+	}
+}
+
+/* One step of retention between queued batches: start a pass, remove one batch, or end. */
+static void
+retention_step(struct journal *j, int days)
+{
+	struct retention *p = &j->ret;
+	bool more = true;
+	int rc;
+
+	if (!p->active) {
+		if ((rc = retention_begin(j, days)) != SQLITE_OK)
+			log_warn("journal", "%s: retention: %s; next try in an hour", j->path,
+				sqlite3_errmsg(j->db));
+		return;
+	}
+	if (days == 0) { /* switched off by a reload: stop here */
+		retention_end(j);
+		return;
+	}
+	rc = retention_batch(j, &more);
+	if (rc != SQLITE_OK)
+		log_warn("journal", "%s: retention stopped: %s; next try in an hour", j->path,
+			sqlite3_errmsg(j->db));
+	if (rc != SQLITE_OK || !more)
+		retention_end(j);
+}
+
+/* With the lock held: a pass is under way or due. */
+static bool
+retention_wanted(const struct journal *j)
+{
+	return j->ret.active || (j->retention_days > 0 && clock_mono_ms() >= j->retention_due);
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -339,80 +655,42 @@ writer_main(void *arg)
 
 	pthread_mutex_lock(&j->lock);
 	for (;;) {
-		struct jrec *batch, *r, *next, *done = NULL, **done_tail = &done;
-		uint64_t n = 0;
-		int64_t t0, t1;
-		int rc, err;
+		struct jrec *batch;
+		int days;
 
-		while (j->head == NULL && !j->stop)
-			pthread_cond_wait(&j->work, &j->lock);
-		if (j->head == NULL)
-			break;
-		batch = j->head;
-		j->head = NULL;
-		j->tail = &j->head;
-		pthread_mutex_unlock(&j->lock);
-
-		uint64_t nev = 0;
-		for (r = batch; r != NULL; r = r->next) {
-			n++;
-			nev += !r->is_row;
-		}
-		t0 = clock_mono_us();
-		for (int attempt = 1; ; attempt++) {
-			rc = commit_batch(j, batch);
-			if (rc == SQLITE_OK || attempt == COMMIT_ATTEMPTS)
-				break;
-			log_warn("journal", "%s: commit of %llu event(s) failed (%s), try %d of %d",
-				j->path, (unsigned long long)n, sqlite3_errmsg(j->db), attempt,
-				COMMIT_ATTEMPTS);
-			sleep_ms(BACKOFF_MS << (2 * (attempt - 1)));
-		}
-		t1 = clock_mono_us();
-		err = sqlite_errno(j->db, rc);
-		if (rc != SQLITE_OK) {
-			log_err("journal", "%s: %llu event(s) lost after %d tries: %s", j->path,
-				(unsigned long long)n, COMMIT_ATTEMPTS, sqlite3_errmsg(j->db));
-			for (r = batch; r != NULL; r = r->next)
-				if (r->is_row)
-					log_msg(LOG_PRIO_ERR, "journal", r->row.call_id, "%s: callback %lld "
-						"row not recorded (%s): state %s", j->path,
-						(long long)r->row.id, sqlite3_errstr(rc),
-						r->row.state ? r->row.state : "");
-				else
-					log_lost(j, &r->ev, sqlite3_errstr(rc));
-		}
-
-		for (r = batch; r != NULL; r = next) {
-			next = r->next;
-			if (r->done == NULL) {
-				free(r);
-				continue;
+		while (j->head == NULL && !j->stop && !retention_wanted(j)) {
+			if (j->retention_days > 0) {
+				struct timespec until = {
+					(time_t)(j->retention_due / 1000),
+					(long)(j->retention_due % 1000) * 1000000,
+				};
+				pthread_cond_timedwait(&j->work, &j->lock, &until);
+			} else {
+				pthread_cond_wait(&j->work, &j->lock);
 			}
-			r->err = err;
-			r->next = NULL;
-			*done_tail = r;
-			done_tail = &r->next;
 		}
-
+		/* queued events first: a retention pass never holds up a call's events */
+		if (j->head != NULL) {
+			batch = j->head;
+			j->head = NULL;
+			j->tail = &j->head;
+			pthread_mutex_unlock(&j->lock);
+			write_batch(j, batch);
+			pthread_mutex_lock(&j->lock);
+			continue;
+		}
+		if (j->stop)
+			break;
+		days = j->retention_days;
+		if (!j->ret.active)
+			j->retention_due = clock_mono_ms() + RETENTION_EVERY_MS;
+		pthread_mutex_unlock(&j->lock);
+		retention_step(j, days);
 		pthread_mutex_lock(&j->lock);
-		j->processed += n;
-		if (rc == SQLITE_OK)
-			j->stats.committed += nev;
-		else
-			j->stats.failed += nev;
-		j->stats.batches++;
-		j->stats.last_commit_us = t1 - t0;
-		if (done != NULL) {
-			uint64_t one = 1;
-			*j->done_tail = done;
-			j->done_tail = done_tail;
-			/* a full counter (EAGAIN) still wakes the loop */
-			(void)!write(j->efd, &one, sizeof(one));
-		}
-		pthread_cond_broadcast(&j->idle);
 	}
 	pthread_mutex_unlock(&j->lock);
+	if (j->ret.active) /* stopping mid-pass: report what went */
+		retention_end(j);
 	return NULL;
 }
 
@@ -453,6 +731,9 @@ journal_free(struct journal *j)
 		close(j->efd);
 	sqlite3_finalize(j->insert);
 	sqlite3_finalize(j->put_cb);
+	sqlite3_finalize(j->ret.del_events);
+	sqlite3_finalize(j->ret.del_promises);
+	sqlite3_finalize(j->ret.add_call);
 	sqlite3_close(j->db);
 	pthread_cond_destroy(&j->idle);
 	pthread_cond_destroy(&j->work);
@@ -465,6 +746,7 @@ int
 journal_open(struct journal **jp, struct event_base *base, const char *path)
 {
 	struct journal *j;
+	pthread_condattr_t mono;
 	sigset_t all, old;
 	int rc, err;
 
@@ -478,7 +760,11 @@ journal_open(struct journal **jp, struct event_base *base, const char *path)
 	j->tail = &j->head;
 	j->done_tail = &j->done;
 	pthread_mutex_init(&j->lock, NULL);
-	pthread_cond_init(&j->work, NULL);
+	/* the writer's hourly retention wake-up ignores wall-clock steps */
+	pthread_condattr_init(&mono);
+	pthread_condattr_setclock(&mono, CLOCK_MONOTONIC);
+	pthread_cond_init(&j->work, &mono);
+	pthread_condattr_destroy(&mono);
 	pthread_cond_init(&j->idle, NULL);
 	j->path = strdup(path);
 	if (j->path == NULL) {
@@ -505,6 +791,8 @@ journal_open(struct journal **jp, struct event_base *base, const char *path)
 	sqlite3_busy_timeout(j->db, BUSY_TIMEOUT_MS);
 	if ((err = schema_setup(j)) != 0)
 		goto out;
+	/* retention's working sets (call ids) stay off the disk */
+	exec_sql(j->db, "PRAGMA temp_store=MEMORY");
 	rc = sqlite3_prepare_v3(j->db, "INSERT INTO events (ts_ms, call_id, event, menu, key, "
 		"dept, target, result, reason, ani, dnis, prompt, detail, generation, "
 		"duration_ms, callback_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
@@ -682,6 +970,21 @@ journal_close(struct journal *j)
 	pthread_join(j->writer, NULL);
 	run_completions(j);
 	journal_free(j);
+}
+
+void
+journal_set_retention(struct journal *j, int days)
+{
+	pthread_mutex_lock(&j->lock);
+	if (days != j->retention_days) {
+		log_notice("journal", "retention %d -> %d days%s", j->retention_days, days,
+			days == 0 ? " (keep everything)" : "");
+		j->retention_days = days;
+		/* a new age takes effect at once */
+		j->retention_due = clock_mono_ms();
+		pthread_cond_signal(&j->work);
+	}
+	pthread_mutex_unlock(&j->lock);
 }
 
 void

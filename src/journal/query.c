@@ -144,6 +144,12 @@ journal_query_error(const struct journal_query *q)
 	return q->err;
 }
 
+sqlite3 *
+journal_query_db(struct journal_query *q)
+{
+	return q->db;
+}
+
 int
 journal_query_open(struct journal_query **qp, const char *path, char *err, size_t errlen)
 {
@@ -411,7 +417,10 @@ journal_call_summarise(struct journal_call *c, const struct journal_rows *r)
 		sb_addf(&outcome, "%stransferred to %s", sep,
 			str_or(final->dept, str_or(final->target, "?")));
 	else if (end != NULL)
-		sb_addf(&outcome, "%sended", sep);
+		/* "callback promised", "blocked", "refused" say more than "ended" */
+		sb_addf(&outcome, "%s%s", sep, end->result != NULL &&
+			strcmp(end->result, "dropped") != 0 &&
+			strcmp(end->result, "transferred") != 0 ? end->result : "ended");
 	else
 		sb_addf(&outcome, "%sno end recorded", *sep ? "; " : "");
 
@@ -452,6 +461,13 @@ journal_calls_free(struct journal_calls *c)
 	free(c);
 }
 
+/* The call.start row s is of a call routed or transferred to dept (parameter n), or
+ * dept is NULL. The unary '+' keeps SQLite on the call's rows (events_call_id): through
+ * events_dept it would read every row of the department for each call. */
+#define CALL_IN_DEPT(n) "(?" #n " IS NULL OR EXISTS (SELECT 1 FROM events d WHERE " \
+	"d.call_id = s.call_id AND +d.dept = ?" #n " AND +d.event IN ('" JEV_ROUTE "', '" \
+	JEV_TRANSFER_START "', '" JEV_TRANSFER_RESULT "')))"
+
 int
 journal_query_calls(struct journal_calls **cp, struct journal_query *q,
 	const struct journal_call_filter *f)
@@ -475,10 +491,10 @@ journal_query_calls(struct journal_calls **cp, struct journal_query *q,
 		goto out;
 	}
 	in_txn = true;
-	rc = sqlite3_prepare_v2(q->db, "SELECT call_id FROM events WHERE event = '"
+	rc = sqlite3_prepare_v2(q->db, "SELECT call_id FROM events s WHERE event = '"
 		JEV_CALL_START "' AND call_id IS NOT NULL AND ts_ms >= ?1 AND ts_ms < ?2 "
-		"AND (?3 IS NULL OR ani = ?3 OR dnis = ?3) ORDER BY ts_ms DESC, id DESC "
-		"LIMIT ?4", -1, &st, NULL);
+		"AND (?3 IS NULL OR ani = ?3 OR dnis = ?3) AND " CALL_IN_DEPT(5) " "
+		"ORDER BY ts_ms DESC, id DESC LIMIT ?4", -1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		set_error(q, "reading calls");
 		err = query_errno(rc);
@@ -489,6 +505,8 @@ journal_query_calls(struct journal_calls **cp, struct journal_query *q,
 	if (f->number != NULL)
 		sqlite3_bind_text(st, 3, f->number, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, f->limit != 0 ? (int64_t)f->limit : -1);
+	if (f->dept != NULL)
+		sqlite3_bind_text(st, 5, f->dept, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (nids == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
@@ -1016,7 +1034,7 @@ out:
 
 int
 journal_query_caller_totals(struct journal_caller_totals *t, struct journal_query *q,
-	const char *number)
+	const struct journal_call_filter *f)
 {
 	/* the caller's calls by their call.start, as journal_query_calls finds them; then
 	 * what happened on each */
@@ -1028,6 +1046,7 @@ journal_query_caller_totals(struct journal_caller_totals *t, struct journal_quer
 		"COALESCE(SUM(e.event = '" JEV_DROP "'), 0) "
 		"FROM events s JOIN events e ON e.call_id = s.call_id "
 		"WHERE s.event = '" JEV_CALL_START "' AND (s.ani = ?1 OR s.dnis = ?1) AND "
+		"s.ts_ms >= ?2 AND s.ts_ms < ?3 AND " CALL_IN_DEPT(4) " AND "
 		"e.event IN ('" JEV_CALL_START "', '" JEV_TRANSFER_START "', '"
 		JEV_TRANSFER_RESULT "', '" JEV_DROP "')";
 	sqlite3_stmt *st = NULL;
@@ -1036,7 +1055,11 @@ journal_query_caller_totals(struct journal_caller_totals *t, struct journal_quer
 	memset(t, 0, sizeof(*t));
 	rc = sqlite3_prepare_v2(q->db, sql, -1, &st, NULL);
 	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 1, f->number, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, f->since_ms != 0 ? f->since_ms : INT64_MIN);
+		sqlite3_bind_int64(st, 3, f->until_ms != 0 ? f->until_ms : INT64_MAX);
+		if (f->dept != NULL)
+			sqlite3_bind_text(st, 4, f->dept, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
 	}
 	if (rc == SQLITE_ROW) {
@@ -1049,5 +1072,68 @@ journal_query_caller_totals(struct journal_caller_totals *t, struct journal_quer
 		err = query_errno(rc);
 	}
 	sqlite3_finalize(st);
+	return err;
+}
+
+int
+journal_query_events(struct journal_query *q, const struct journal_call_filter *f,
+	int (*fn)(void *arg, const struct journal_row *r), void *arg)
+{
+	/* every row in range by events_ts, each checked against dept through its call's rows
+	 * when a dept is given; with a number, the rows of that number's calls (their
+	 * call.start rows match number and dept) by events_call_id, then sorted */
+#define EVENTS_IN_RANGE " FROM events s WHERE ts_ms >= ?1 AND ts_ms < ?2 AND " \
+	CALL_IN_DEPT(5) " ORDER BY ts_ms, id"
+#define EVENTS_OF_CALLS " FROM events WHERE call_id IN (SELECT s.call_id FROM events s " \
+	"WHERE s.event = '" JEV_CALL_START "' AND (s.ani = ?3 OR s.dnis = ?3) AND " \
+	CALL_IN_DEPT(5) ") AND ts_ms >= ?1 AND ts_ms < ?2 ORDER BY ts_ms, id"
+	static const char *const sql[2][2] = {
+		{"SELECT " ROW_COLUMNS_V1 EVENTS_IN_RANGE, "SELECT " ROW_COLUMNS_V1 EVENTS_OF_CALLS},
+		{"SELECT " ROW_COLUMNS_V2 EVENTS_IN_RANGE, "SELECT " ROW_COLUMNS_V2 EVENTS_OF_CALLS},
+	};
+#undef EVENTS_IN_RANGE
+#undef EVENTS_OF_CALLS
+	sqlite3_stmt *st = NULL;
+	bool v2, in_txn = false;
+	int rc, err;
+
+	rc = sqlite3_exec(q->db, "BEGIN", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		set_error(q, "reading events");
+		return query_errno(rc);
+	}
+	in_txn = true;
+	if ((err = has_promises(&v2, q)) != 0)
+		goto out;
+	rc = sqlite3_prepare_v2(q->db, sql[v2][f->number != NULL], -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		set_error(q, "reading events");
+		err = query_errno(rc);
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, f->since_ms != 0 ? f->since_ms : INT64_MIN);
+	sqlite3_bind_int64(st, 2, f->until_ms != 0 ? f->until_ms : INT64_MAX);
+	if (f->number != NULL)
+		sqlite3_bind_text(st, 3, f->number, -1, SQLITE_STATIC);
+	if (f->dept != NULL)
+		sqlite3_bind_text(st, 5, f->dept, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct journal_row *r;
+
+		if ((err = row_read(&r, st)) != 0)
+			goto out;
+		err = fn(arg, r);
+		free(r);
+		if (err != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		set_error(q, "reading events");
+		err = query_errno(rc);
+	}
+out:
+	sqlite3_finalize(st);
+	if (in_txn)
+		sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL);
 	return err;
 }

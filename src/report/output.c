@@ -9,11 +9,12 @@
 #include "ivr/output.h"
 #include "ivr/json.h"
 
-enum cell_kind { CELL_NULL, CELL_STR, CELL_INT, CELL_BOOL };
+enum cell_kind { CELL_NULL, CELL_STR, CELL_INT, CELL_BOOL, CELL_JSON };
 
 struct cell {
 	enum cell_kind kind;
-	char *s; /* CELL_STR, CELL_INT and CELL_BOOL (as text) */
+	char *s;    /* CELL_STR, CELL_INT and CELL_BOOL (as text); CELL_JSON: the JSON */
+	char *text; /* CELL_JSON: what a table and CSV show, or NULL */
 };
 
 struct output {
@@ -42,8 +43,10 @@ cells_free(struct cell *c, size_t n)
 {
 	if (c == NULL)
 		return;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(c[i].s);
+		free(c[i].text);
+	}
 	free(c);
 }
 
@@ -103,6 +106,8 @@ table_cell(FILE *fp, const char *s, size_t width, bool right, bool last)
 static const char *
 cell_text(const struct cell *c)
 {
+	if (c->kind == CELL_JSON)
+		return c->text != NULL ? c->text : "-";
 	return c->kind == CELL_NULL ? "-" : c->s;
 }
 
@@ -176,7 +181,9 @@ write_csv_row(const struct output *o, const struct cell *row)
 		fputs(sep, o->fp);
 		if (row == NULL)
 			csv_field(o->fp, o->cols[c].key);
-		else if (row[c].kind != CELL_NULL)
+		else if (row[c].kind == CELL_JSON && row[c].text != NULL)
+			csv_field(o->fp, row[c].text);
+		else if (row[c].kind != CELL_NULL && row[c].kind != CELL_JSON)
 			csv_field(o->fp, row[c].s);
 		sep = ",";
 	}
@@ -221,9 +228,24 @@ add_cell(struct output *o, enum cell_kind kind, const char *s)
 	c = &o->row[o->ncells];
 	c->kind = kind;
 	c->s = NULL;
+	c->text = NULL;
 	if (s != NULL && (c->s = strdup(s)) == NULL)
 		return ENOMEM;
 	o->ncells++;
+	return 0;
+}
+
+int
+output_json(struct output *o, const char *json, const char *text)
+{
+	int err;
+
+	if (json == NULL)
+		return EINVAL;
+	if ((err = add_cell(o, CELL_JSON, json)) != 0)
+		return err;
+	if (text != NULL && (o->row[o->ncells - 1].text = strdup(text)) == NULL)
+		return ENOMEM;
 	return 0;
 }
 
@@ -276,7 +298,8 @@ output_end_row(struct output *o)
 			write_csv_row(o, o->row);
 		for (size_t c = 0; c < o->ncols; c++) {
 			free(o->row[c].s);
-			o->row[c].s = NULL;
+			free(o->row[c].text);
+			o->row[c].s = o->row[c].text = NULL;
 		}
 	}
 	o->nrows++;

@@ -320,7 +320,9 @@ def test_session_timer_caller_refreshes():
 
 def test_session_timer_expires_without_refresh():
     """Session-Expires 90, refresher=uac, no refresh: BYE at 90 - 30 s, journaled."""
-    with Ivrd("dlg-expire", menus=menus_conf(timeout=60, max_timeouts=10)).start() as d:
+    # this peer sends no RTP: rtp.timeout (60 s) would race the session's expiry
+    with Ivrd("dlg-expire", menus=menus_conf(timeout=60, max_timeouts=10),
+              extra_rtp="timeout = 120;").start() as d:
         cl = Client(d)
         call = Call(cl)
         invite_with(cl, call, ["Supported: timer", "Session-Expires: 90;refresher=uac"])

@@ -239,7 +239,7 @@ class Calls(Journal):
 
     def test_bad_arguments_exit_2_with_usage(self):
         for args in (["calls", "--bogus"], ["calls", "--limit", "x"], ["calls", "--limit", "-1"],
-                     ["calls", "--since", "yesterday"], ["calls", "--since", "2024-02-30"],
+                     ["calls", "--since", "tomorrow"], ["calls", "--since", "2024-02-30"],
                      ["calls", "--since", "2024-05-01 25:00"], ["calls", "--since", "-2y"],
                      ["calls", "--since"], ["calls", "--json", "--csv"], ["calls", "extra"],
                      ["calls", "--since", "2024-05-02", "--until", "2024-05-01"]):
@@ -325,6 +325,174 @@ class Trace(Journal):
                      ["trace", "--nope", "b-2"]):
             err = self.fails(2, "-j", self.db, *args)
             self.assertIn("usage: ivrctl [-c CONFIG] [-j JOURNAL] trace CALL-ID", err, args)
+
+
+# A call whose route names its inputs (numbers among them), sent to support without a menu.
+CALL_D = [
+    ev(T0 + 7200000, "d-4", "call.start", ani="15551234567", dnis="18005550100"),
+    ev(T0 + 7200010, "d-4", "route", dept="support", reason="caller rule",
+       detail="path=; ani=15551234567; dnis=18005550100"),
+    ev(T0 + 7200020, "d-4", "transfer.start", dept="support", target="sip:support@127.0.0.1"),
+    ev(T0 + 7201000, "d-4", "transfer.result", dept="support", result="ok"),
+    ev(T0 + 7201001, "d-4", "call.end", result="transferred", duration_ms=1001),
+]
+EXPORT_KEYS = ["id", *COLUMNS, "callback_id"]
+
+
+class Reports(Journal):
+    """The report options on the existing commands, --mask, and export."""
+
+    def setUp(self):
+        super().setUp()
+        db = sqlite3.connect(self.db)
+        insert_rows(db, CALL_D)
+        db.close()
+
+    def ids(self, *args):
+        return [c["call_id"] for c in json.loads(self.ok("calls", "--json", *args))]
+
+    def test_calls_by_department(self):
+        # billing: routed there (and the transfer failed); sales: transferred there
+        self.assertEqual(self.ids("--dept", "billing"), [LONG_ID])
+        self.assertEqual(self.ids("--dept", "sales"), [LONG_ID])
+        self.assertEqual(self.ids("--dept", "support"), ["d-4"])
+        self.assertEqual(self.ids("--dept", "nowhere"), [])
+        self.assertEqual(self.ids("--dept", "support", "--number", "5551234"), [])
+        self.assertEqual(self.ids("--dept", "support", "--since", "yesterday"), [])
+        lines = self.ok("calls", "--dept", "sales").splitlines()
+        self.assertEqual(len(lines), 2)
+        self.assertIn("transferred to sales", lines[1])
+
+    def test_mask_in_every_format(self):
+        whole = ("15551234567", "5551234", "5559876", "18005550100", "18005550199")
+        out = self.ok("calls", "--mask", "--limit", "0")
+        self.assertIn("*******4567", out)
+        self.assertIn("***1234", out)
+        self.assertIn("*******0100", out)
+        calls = json.loads(self.ok("calls", "--mask", "--json"))
+        self.assertEqual(calls[-1]["ani"], "***1234")
+        self.assertEqual(calls[-1]["dnis"], "*******0100")
+        rows = list(csv.DictReader(io.StringIO(self.ok("calls", "--mask", "--csv"),
+                                               newline="")))
+        self.assertEqual(rows[-1]["ani"], "***1234")
+        trace = self.ok("trace", "d-4", "--mask")
+        self.assertIn("call from *******4567 to *******0100", trace)
+        self.assertIn("based on: menu path , caller *******4567, dialed *******0100", trace)
+        rows = json.loads(self.ok("trace", "d-4", "--mask", "--json"))
+        self.assertEqual(rows[1]["detail"], "path=; ani=*******4567; dnis=*******0100")
+        csv_trace = self.ok("trace", "d-4", "--mask", "--csv")
+        export = self.ok("export", "--mask")
+        export_json = self.ok("export", "--mask", "--json")
+        for text in (out, json.dumps(calls), trace, json.dumps(rows), csv_trace, export,
+                     export_json):
+            for n in whole:
+                self.assertNotIn(n, text)
+        # and without --mask, the whole numbers
+        self.assertIn("call from 15551234567 to 18005550100", self.ok("trace", "d-4"))
+
+    def test_trace_by_number(self):
+        self.assertIn("call b-2, started 2024-05-01 11:00:00",
+                      self.ok("trace", "--number", "18005550100", "--until", "2024-05-01 11:30"))
+        rows = json.loads(self.ok("trace", "--number", "+1 800 555 0100", "--json",
+                                  "--until", "2024-05-01 10:30"))
+        self.assertEqual({r["call_id"] for r in rows}, {LONG_ID})
+        self.assertEqual(json.loads(self.ok("trace", "--number", "5559876", "--json"))[0]
+                         ["call_id"], "b-2")
+        err = self.fails(1, "-j", self.db, "trace", "--number", "5550000")
+        self.assertEqual(err, "ivrctl: no calls from or to 5550000 in the journal\n")
+        err = self.fails(1, "-j", self.db, "trace", "--number", "5559876", "--since",
+                         "2024-05-02")
+        self.assertIn("in that time range", err)
+        for args in (["trace", "--number", "1", "on", "sip"], ["trace", "--limit", "3", "x"],
+                     ["trace", "--dept", "sales", "x"], ["trace", "--number"]):
+            self.assertIn("usage: ivrctl [-c CONFIG] [-j JOURNAL] trace CALL-ID",
+                          self.fails(2, "-j", self.db, *args), args)
+
+    def journal_rows(self, where="", params=()):
+        db = sqlite3.connect(self.db)
+        db.row_factory = sqlite3.Row
+        rows = [dict(r) for r in db.execute(
+            "SELECT * FROM events %s ORDER BY ts_ms, id" % where, params)]
+        db.close()
+        for r in rows:
+            r.setdefault("callback_id", None)  # a schema 1 journal has no such column
+        return rows
+
+    def assertExport(self, out, want):
+        table = list(csv.reader(io.StringIO(out, newline="")))
+        self.assertEqual(table[0], EXPORT_KEYS)
+        self.assertEqual(table[1:], [["" if r[k] is None else str(r[k]) for k in EXPORT_KEYS]
+                                     for r in want])
+
+    def test_export_equals_the_journal(self):
+        everything = self.journal_rows()
+        self.assertEqual(len(everything), len(CALL_A + CALL_B + CALL_C + CALL_D))
+        self.assertExport(self.ok("export"), everything)  # CSV by default
+        self.assertExport(self.ok("export", "--csv"), everything)
+        self.assertEqual(json.loads(self.ok("export", "--json")), everything)
+        # a range: [since, until)
+        self.assertExport(self.ok("export", "--since", "2024-05-01 11:00", "--until",
+                                  "2024-05-02 10:00"),
+                          self.journal_rows("WHERE ts_ms >= ? AND ts_ms < ?",
+                                            (T0 + 3600000, T0 + 86400000)))
+        # the calls of a number, of a department
+        self.assertExport(self.ok("export", "--number", "5559876"),
+                          self.journal_rows("WHERE call_id = 'b-2'"))
+        self.assertExport(self.ok("export", "--dept", "billing"),
+                          self.journal_rows("WHERE call_id = ?", (LONG_ID,)))
+        self.assertExport(self.ok("export", "--dept", "nowhere"), [])
+
+    def test_export_to_a_new_file_only(self):
+        path = os.path.join(self.dir, "audit.csv")
+        self.assertEqual(self.ok("export", "--output", path), "")
+        with open(path, newline="") as f:
+            first = f.read()
+        self.assertExport(first, self.journal_rows())
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+        err = self.fails(1, "-j", self.db, "export", "--number", "5559876", "--output", path)
+        self.assertEqual(err, "ivrctl: %s exists; export writes a new file\n" % path)
+        with open(path, newline="") as f:
+            self.assertEqual(f.read(), first)
+        # a failed export leaves nothing behind
+        other = os.path.join(self.dir, "other.csv")
+        err = self.fails(1, "-j", os.path.join(self.dir, "none.db"), "export", "--output",
+                         other)
+        self.assertFalse(os.path.exists(other))
+        self.assertIn("unknown option --output",
+                      self.fails(2, "-j", self.db, "calls", "--output", other))
+
+    def test_caller_over_a_range(self):
+        doc = json.loads(self.ok("caller", "18005550100", "--json"))
+        self.assertEqual([c["call_id"] for c in doc["calls"]], ["d-4", "b-2", LONG_ID])
+        self.assertEqual((doc["totals"]["calls"], doc["totals"]["transfers"],
+                          doc["totals"]["drops"]), (3, 3, 1))
+        doc = json.loads(self.ok("caller", "18005550100", "--json", "--since",
+                                 "2024-05-01 10:30", "--until", "2024-05-01 11:30"))
+        self.assertEqual([c["call_id"] for c in doc["calls"]], ["b-2"])
+        self.assertEqual((doc["totals"]["calls"], doc["totals"]["transfers"],
+                          doc["totals"]["drops"]), (1, 0, 1))
+        doc = json.loads(self.ok("caller", "18005550100", "--json", "--dept", "billing"))
+        self.assertEqual([c["call_id"] for c in doc["calls"]], [LONG_ID])
+        self.assertEqual(doc["totals"]["transfers_failed"], 1)
+        out = self.ok("caller", "18005550100", "--since", "2024-05-03")
+        self.assertTrue(out.startswith("caller 18005550100: 0 calls"), out)
+        out = self.ok("caller", "18005550100", "--mask")
+        self.assertTrue(out.startswith("caller *******0100: 3 calls"), out)
+        self.assertNotIn("18005550100", out)
+
+    def test_help_names_every_report(self):
+        out = self.ok("help")
+        for usage in ("calls [--since TIME] [--until TIME] [--dept D]",
+                      "trace CALL-ID [--mask] [--json|--csv] | trace --number NUM",
+                      "transfers [--since TIME]", "drops [--since TIME]",
+                      "callbacks [--open|", "caller NUMBER [--since TIME]",
+                      "report [--since TIME]", "export [--since TIME]"):
+            self.assertIn("  " + usage, out)
+        self.assertIn("[--output FILE]\n", out)
+        self.assertIn("today, yesterday", out)
+        for cmd in ("transfers", "drops", "report", "export"):
+            self.assertIn("usage: ivrctl [-c CONFIG] [-j JOURNAL] %s " % cmd,
+                          self.ok(cmd, "--help"))
 
 
 class Program(Journal):

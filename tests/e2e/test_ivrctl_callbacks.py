@@ -173,7 +173,7 @@ def test_views_and_order():
     assert table_ids(ok(*j, "callbacks", "--limit", "2")) == [7, 1]
     assert ok(*j, "callbacks", "--dept", "nowhere") == "no callback promises match\n"
     # usage errors
-    for bad in (["--open", "--kept"], ["--since", "yesterday"], ["--json", "--csv"]):
+    for bad in (["--open", "--kept"], ["--since", "tomorrow"], ["--json", "--csv"]):
         rc, out, err = ivrctl(*j, "callbacks", *bad)
         assert rc == 2 and out == "" and "usage:" in err, (bad, rc, err)
 
@@ -247,6 +247,42 @@ def test_caller_journey():
     assert "no calls recorded" in out
     rc, out, err = ivrctl(*j, "caller")
     assert rc == 2 and "which number?" in err
+
+
+def test_mask_and_view():
+    """--mask hides numbers in every format (whole ones too with --full-numbers); --view is
+    the long spelling of --open ... --cancelled."""
+    d, _ = seed("cbmask")
+    j = ["-j", d.journal]
+    outs = [ok(*j, "callbacks", "--mask", "--full-numbers"),
+            ok(*j, "callbacks", "--mask", "--json"), ok(*j, "callbacks", "--mask", "--csv"),
+            ok(*j, "caller", CUSTOMER, "--mask"), ok(*j, "caller", CUSTOMER, "--mask", "--json"),
+            ok(*j, "caller", CUSTOMER, "--mask", "--csv")]
+    for out in outs:
+        assert not re.search(r"1555123\d{4}|18005550100", out), out
+        assert "*******0001" in out or "*******0007" in out, out
+    rows = json.loads(outs[1])
+    assert rows[0]["number"] == "*******0007" and rows[0]["ani"] == "*******0007", rows[0]
+    doc = json.loads(outs[4])
+    assert doc["number"] == "*******0001" and doc["totals"]["calls"] == 12
+    assert doc["calls"][0]["ani"] == "*******0001"
+    texts = [e["text"] for p in doc["promises"] for e in p["events"]]
+    assert any("dialing *******0001" in t for t in texts), texts
+    # the views by name
+    for view, want in (("open", [7, 12, 13, 8]), ("kept", [10]), ("all", None)):
+        rows = json.loads(ok(*j, "callbacks", "--view", view, "--json", "--limit", "0"))
+        assert want is None and len(rows) == 12 or [r["id"] for r in rows] == want, view
+    assert table_ids(ok(*j, "callbacks", "--kept", "--view", "kept")) == [10]
+    for bad in (["--view", "late"], ["--kept", "--view", "open"], ["--list"], ["--call-id", "x"]):
+        rc, out, err = ivrctl(*j, "callbacks", *bad)
+        assert rc == 2 and out == "" and "usage: ivrctl" in err, (bad, rc, err)
+    # a caller over a range: the promises made in it
+    doc = json.loads(ok(*j, "caller", CUSTOMER, "--json", "--since", "-84h"))
+    assert [p["id"] for p in doc["promises"]] == [5, 6], [p["id"] for p in doc["promises"]]
+    assert [c["call_id"] for c in doc["calls"]] == ["cust-11", "cust-10", "cust-9"]
+    assert doc["totals"] == {"calls": 3, "transfers": 3, "transfers_failed": 0, "drops": 0,
+                             "promises": 2, "kept": 0, "broken": 2, "open": 0,
+                             "cancelled": 0}, doc["totals"]
 
 
 def test_schema_1_journal_has_no_promises():
@@ -331,4 +367,4 @@ def test_cancel_through_the_daemon():
 
 if __name__ == "__main__":
     run([test_views_and_order, test_json_and_csv_carry_the_rows, test_caller_journey,
-         test_schema_1_journal_has_no_promises, test_cancel_through_the_daemon])
+         test_mask_and_view, test_schema_1_journal_has_no_promises, test_cancel_through_the_daemon])

@@ -210,7 +210,7 @@ def test_health_and_other_requests():
         assert headers["Content-Type"].startswith("text/plain"), headers
         status, headers, body = fetch(d, "/healthz?verbose=1")
         assert status == 200, status
-        for path in ("/nope", "/", "/metrics/", "/metricsx", "/../etc/passwd", "/healthz/x"):
+        for path in ("/nope", "/metrics/", "/metricsx", "/../etc/passwd", "/healthz/x"):
             status, _, _ = fetch(d, path)
             assert status == 404, (path, status)
         for method in ("POST", "PUT", "DELETE", "OPTIONS", "PATCH"):

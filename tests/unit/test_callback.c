@@ -210,10 +210,10 @@ test_promise_durable_then_updated(void)
 	/* kept by a returning call; cancelled by staff; neither twice */
 	callback_kept(m, 1, "in-3@x");
 	CHECK(callback_get(m, 1) == NULL);
-	CHECK_INT(callback_cancel(m, 2, "ivrctl (uid 0)", "asked by phone"), 0);
-	CHECK_INT(callback_cancel(m, 2, "ivrctl (uid 0)", "again"), EALREADY);
-	CHECK_INT(callback_cancel(m, 1, "ivrctl (uid 0)", "late"), EALREADY);
-	CHECK_INT(callback_cancel(m, 77, "ivrctl (uid 0)", "none"), ENOENT);
+	CHECK_INT(callback_cancel(m, 2, "ivrctl (uid 0)", "asked by phone", NULL), 0);
+	CHECK_INT(callback_cancel(m, 2, "ivrctl (uid 0)", "again", NULL), EALREADY);
+	CHECK_INT(callback_cancel(m, 1, "ivrctl (uid 0)", "late", NULL), EALREADY);
+	CHECK_INT(callback_cancel(m, 77, "ivrctl (uid 0)", "none", NULL), ENOENT);
 	callback_mgr_stats(m, &st);
 	CHECK_INT(st.open, 0);
 	CHECK_INT(st.kept, 1);
@@ -298,7 +298,7 @@ test_restart_loads_and_interrupts(void)
 	CHECK_INT(ids[0], 9);
 	CHECK_INT(ids[1], 5);
 	CHECK_INT(ids[2], 0);
-	CHECK_INT(callback_cancel(m, 3, "ivrctl", "x"), EALREADY);
+	CHECK_INT(callback_cancel(m, 3, "ivrctl", "x", NULL), EALREADY);
 
 	/* ids go on after the largest */
 	r = req("15551230001", "15551230001", "billing");

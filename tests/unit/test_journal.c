@@ -879,9 +879,95 @@ test_query_calls_and_words(void)
 	tmp_teardown();
 }
 
+/* Retention: a pass of several batches removes the old calls whole and the promises closed
+ * before the cutoff; an open promise's old call, a call around the cutoff and new rows stay;
+ * the pass is logged and journaled. */
+static void
+test_retention(void)
+{
+	struct event_base *base = event_base_new();
+	struct journal_event ev = empty;
+	struct journal_callback_row row = {.number = "15551230001", .dept = "billing",
+		.max_attempts = 3};
+	struct journal_stats st = {0};
+	int64_t now = clock_wall_ms(), old = now - 40 * 86400000LL;
+	struct capture cap;
+	struct journal *j;
+	char path[PATH_MAX], id[32], *log;
+	sqlite3 *db;
+
+	tmp_setup();
+	path_in(path, sizeof(path), "journal.db");
+	CHECK_INT(journal_open(&j, base, path), 0);
+	/* 6,000 old calls of two events: more than one batch */
+	for (int i = 0; i < 6000; i++) {
+		snprintf(id, sizeof(id), "old-%d", i);
+		ev.call_id = id;
+		ev.ts_ms = old + i;
+		ev.event = JEV_CALL_START;
+		CHECK_INT(journal_append(j, &ev), 0);
+		ev.event = JEV_CALL_END;
+		CHECK_INT(journal_append(j, &ev), 0);
+	}
+	const struct {
+		const char *call_id, *event;
+		int64_t ts_ms, callback_id;
+	} rows[] = {
+		{"edge", JEV_CALL_START, old, 0},      /* ends after the cutoff: stays */
+		{"edge", JEV_CALL_END, now - 1000, 0},
+		{"p1", JEV_CALL_START, old, 0},        /* made promise 1, still open: stays */
+		{"p1", JEV_CB_PROMISED, old + 1, 1},
+		{"p2", JEV_CB_PROMISED, old, 2},       /* promise 2, broken long ago: goes */
+		{NULL, JEV_CB_BROKEN, old + 1, 2},
+		{"new", JEV_CALL_START, now - 1000, 0},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		ev.call_id = rows[i].call_id;
+		ev.event = rows[i].event;
+		ev.ts_ms = rows[i].ts_ms;
+		ev.callback_id = rows[i].callback_id;
+		CHECK_INT(journal_append(j, &ev), 0);
+	}
+	row.id = 1, row.state = "open", row.call_id = "p1", row.created_ms = old;
+	CHECK_INT(journal_put_callback(j, &row), 0);
+	row.id = 2, row.state = "broken", row.call_id = "p2", row.closed_ms = old + 1;
+	CHECK_INT(journal_put_callback(j, &row), 0);
+	journal_flush(j);
+
+	capture_start(&cap);
+	journal_set_retention(j, 30);
+	/* the pass runs on the writer thread: bounded wait for its end */
+	for (int i = 0; i < 3000 && st.retention_passes == 0; i++) {
+		struct timespec ts = {0, 10 * 1000000};
+		nanosleep(&ts, NULL);
+		journal_get_stats(j, &st);
+	}
+	journal_close(j);
+	log = capture_end(&cap);
+	CHECK_INT(st.retention_passes, 1);
+	CHECK_INT(st.retention_removed, 12002);
+	CHECK(strstr(log, "<5>journal: retention 0 -> 30 days") != NULL);
+	CHECK(strstr(log, "<5>journal: retention removed 12002 events of 6001 calls and 1 "
+		"closed promise older than ") != NULL);
+	free(log);
+	db = db_open(path);
+	CHECK_INT(db_int(db, "SELECT count(*) FROM events WHERE call_id LIKE 'old-%' OR "
+		"call_id = 'p2' OR callback_id = 2"), 0);
+	CHECK_INT(db_int(db, "SELECT count(*) FROM events WHERE call_id IN ('edge', 'p1', "
+		"'new')"), 5);
+	CHECK_INT(db_int(db, "SELECT count(*) FROM events WHERE event = 'journal.retention' "
+		"AND call_id IS NULL AND duration_ms >= 0 AND detail LIKE 'removed 12002 events "
+		"of 6001 calls and 1 closed promise older than % (30 days)'"), 1);
+	CHECK_INT(db_int(db, "SELECT count(*) FROM events"), 6);
+	CHECK_INT(db_int(db, "SELECT group_concat(id) FROM callbacks"), 1);
+	sqlite3_close(db);
+	event_base_free(base);
+	tmp_teardown();
+}
+
 CHECK_MAIN(T(test_append_order_and_values), T(test_null_columns),
 	T(test_callback_on_loop_thread_after_commit), T(test_ts_zero_is_append_time),
 	T(test_close_flushes), T(test_commit_failure_is_reported), T(test_unwritable_directory),
 	T(test_newer_schema_refused), T(test_v1_migrated), T(test_callback_row_before_event),
 	T(test_kill9_keeps_committed_events),
-	T(test_query_calls_and_words))
+	T(test_query_calls_and_words), T(test_retention))

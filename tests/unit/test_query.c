@@ -282,12 +282,14 @@ test_promise_events_and_caller(void)
 		CHECK_INT(r->v[2]->ev.callback_id, 1);
 	journal_rows_free(r);
 
-	CHECK_INT(journal_query_caller_totals(&t, q, "15550001"), 0);
+	CHECK_INT(journal_query_caller_totals(&t, q,
+	    &(struct journal_call_filter){.number = "15550001"}), 0);
 	CHECK_INT(t.calls, 2);
 	CHECK_INT(t.transfers, 2);
 	CHECK_INT(t.transfers_failed, 1);
 	CHECK_INT(t.drops, 1);
-	CHECK_INT(journal_query_caller_totals(&t, q, "15550000"), 0);
+	CHECK_INT(journal_query_caller_totals(&t, q,
+	    &(struct journal_call_filter){.number = "15550000"}), 0);
 	CHECK_INT(t.calls + t.transfers + t.drops, 0);
 	journal_query_close(q);
 	ledger_teardown();
@@ -325,7 +327,8 @@ test_schema_1(void)
 	CHECK_INT(journal_query_call(&r, q, "c1"), 0);
 	CHECK(r != NULL && r->n == 2 && r->v[0]->ev.callback_id == 0);
 	journal_rows_free(r);
-	CHECK_INT(journal_query_caller_totals(&t, q, "15550001"), 0);
+	CHECK_INT(journal_query_caller_totals(&t, q,
+	    &(struct journal_call_filter){.number = "15550001"}), 0);
 	CHECK_INT(t.calls, 1);
 	CHECK_INT(t.drops, 1);
 	journal_query_close(q);
