@@ -17,6 +17,9 @@ int journal_query_open(struct journal_query **qp, const char *path, char *err, s
 void journal_query_close(struct journal_query *q);
 /* What went wrong in the last failed query. */
 const char *journal_query_error(const struct journal_query *q);
+/* Makes the query running on q (in another thread) give up soon with an error; for a
+ * daemon stopping while a long report runs. */
+void journal_query_interrupt(struct journal_query *q);
 /* The read-only connection, for the figures in journal_stats.h (src/journal only). */
 struct sqlite3 *journal_query_db(struct journal_query *q);
 

@@ -60,6 +60,7 @@ struct dashboard {
 	struct job *done;             /* for the loop to answer */
 	size_t njobs;                 /* queued, running or done but not answered */
 	bool stopping;
+	struct journal_query *q;      /* the worker's, once open: interrupted when stopping */
 
 	int efd;
 	struct event *ev;
@@ -221,15 +222,21 @@ job_free(struct job *j)
 }
 
 static void
-run_job(struct journal_query **qp, const char *path, struct job *j)
+run_job(struct dashboard *dash, struct journal_query **qp, struct job *j)
 {
 	FILE *fp;
 
-	if (*qp == NULL && (j->rc = journal_query_open(qp, path, j->err, sizeof(j->err))) != 0) {
-		if (j->rc == ENOENT)
-			snprintf(j->err, sizeof(j->err), "no journal yet");
-		j->rc = j->rc == ENOENT ? EIO : j->rc;
-		return;
+	if (*qp == NULL) {
+		j->rc = journal_query_open(qp, dash->journal_path, j->err, sizeof(j->err));
+		if (j->rc != 0) {
+			if (j->rc == ENOENT)
+				snprintf(j->err, sizeof(j->err), "no journal yet");
+			j->rc = j->rc == ENOENT ? EIO : j->rc;
+			return;
+		}
+		pthread_mutex_lock(&dash->lock);
+		dash->q = *qp;
+		pthread_mutex_unlock(&dash->lock);
 	}
 	fp = open_memstream(&j->body, &j->len);
 	if (fp == NULL) {
@@ -262,7 +269,7 @@ worker_main(void *arg)
 			dash->todo_tail = &dash->todo;
 		pthread_mutex_unlock(&dash->lock);
 
-		run_job(&q, dash->journal_path, j);
+		run_job(dash, &q, j);
 
 		pthread_mutex_lock(&dash->lock);
 		j->next = dash->done;
@@ -593,6 +600,9 @@ dashboard_free(struct dashboard *dash)
 	if (dash->started) {
 		pthread_mutex_lock(&dash->lock);
 		dash->stopping = true;
+		/* a month's report may run for seconds: ivrd stops now, the answer is 503 */
+		if (dash->q != NULL)
+			journal_query_interrupt(dash->q);
 		pthread_cond_signal(&dash->work);
 		pthread_mutex_unlock(&dash->lock);
 		pthread_join(dash->worker, NULL);

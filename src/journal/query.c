@@ -144,6 +144,12 @@ journal_query_error(const struct journal_query *q)
 	return q->err;
 }
 
+void
+journal_query_interrupt(struct journal_query *q)
+{
+	sqlite3_interrupt(q->db);
+}
+
 sqlite3 *
 journal_query_db(struct journal_query *q)
 {

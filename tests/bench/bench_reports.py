@@ -189,7 +189,8 @@ def bench_retention(a, journal, end_ms):
     print(f"retention: {m.group(1) if m else line}")
     ms, batches = (int(m.group(3)), -(-int(m.group(2)) // 5000)) if m else (-1, 1)
     print(f"retention: pass {ms} ms by its log line ({batches} batches of up to 5,000 events,"
-          f" {ms / batches:.0f} ms each: about how long an event queued meanwhile may wait to commit), "
+          f" {ms / batches:.0f} ms each: about how long an event queued meanwhile may wait "
+          f"to commit), "
           f"{wall:.1f} s from ready to the line; a call placed at start (sipp exit {rc}) took "
           f"{t_call:.1f} s and journaled {n_call} events")
     size = os.path.getsize(d.journal)
