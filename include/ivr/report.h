@@ -38,9 +38,10 @@
  *               median_hangup_ms}, ... ] where entered: menu.enter rows; calls: distinct
  *               calls that entered; left: how calls went on from it, by key and where the
  *               key led ("menu:sales", "dept:billing", "operator", "back", "repeat",
- *               "callback:billing", "language", "none": it led nowhere), most first, key
- *               "entry" for an entry menu's value; keys ignored during a prompt that cannot
- *               be interrupted, and invalid ones, are not in it; invalid/timeouts:
+ *               "callback:billing", "callback-cancel", "language", "none": it led
+ *               nowhere), most first, key "entry" for an entry menu's value; keys
+ *               ignored during a prompt that cannot be interrupted, and invalid ones, are
+ *               not in it; invalid/timeouts:
  *               input.invalid/input.timeout rows; hung_up: drop rows in the menu;
  *               hangup_rate: hung_up / calls; median_hangup_ms: median time from (last)
  *               entering the menu to hanging up there.

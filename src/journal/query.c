@@ -191,9 +191,11 @@ journal_query_open(struct journal_query **qp, const char *path, char *err, size_
 	if (stat(wal, &sb) != 0 && errno == ENOENT) {
 		if ((ret = immutable_uri(&uri, path)) != 0)
 			goto out;
-		rc = sqlite3_open_v2(uri, &q->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+		rc = sqlite3_open_v2(uri, &q->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
+			SQLITE_OPEN_NOMUTEX, NULL);
 	} else {
-		rc = sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READONLY, NULL);
+		rc = sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+			NULL);
 	}
 	if (rc != SQLITE_OK) {
 		ret = query_errno(rc);

@@ -42,6 +42,7 @@ enum ev {
 	E_END,
 	E_DIAL_START,
 	E_DIAL_END,
+	E_CB_CANCEL,
 };
 
 static const char *const ev_names[] = {
@@ -50,6 +51,7 @@ static const char *const ev_names[] = {
 	[E_ENTRY] = JEV_ENTRY, [E_ROUTE] = JEV_ROUTE, [E_TSTART] = JEV_TRANSFER_START,
 	[E_TRESULT] = JEV_TRANSFER_RESULT, [E_DROP] = JEV_DROP, [E_OFFER] = JEV_CB_OFFER,
 	[E_END] = JEV_CALL_END, [E_DIAL_START] = JEV_DIAL_START, [E_DIAL_END] = JEV_DIAL_END,
+	[E_CB_CANCEL] = JEV_CB_CANCELLED,
 };
 
 /* Strings that repeat (menus, departments, reasons) are stored once. */
@@ -306,6 +308,9 @@ led_to(char *buf, size_t size, const struct scall *c, size_t i)
 			return;
 		case E_LANG:
 			snprintf(buf, size, "language");
+			return;
+		case E_CB_CANCEL:
+			snprintf(buf, size, "callback-cancel");
 			return;
 		default:
 			j = c->n;
