@@ -90,10 +90,14 @@ out:
 }
 
 static int
-menu_rows(struct fig_out *fo, const struct journal_figures *fig, const struct report_args *a)
+menu_rows(struct fig_out *fo, struct journal_query *q, const struct journal_figures *fig,
+	const struct report_args *a, char *err, size_t errlen)
 {
 	int ret = 0;
 
+	(void)q;
+	(void)err;
+	(void)errlen;
 	for (size_t i = 0; i < fig->nmenus && ret == 0; i++) {
 		const struct jstat_menu *m = &fig->menus[i];
 		if (a->limit != 0 && i == a->limit)
@@ -115,11 +119,15 @@ menu_rows(struct fig_out *fo, const struct journal_figures *fig, const struct re
 }
 
 static int
-list_rows(struct fig_out *fo, const struct journal_figures *fig, const struct report_args *a)
+list_rows(struct fig_out *fo, struct journal_query *q, const struct journal_figures *fig,
+	const struct report_args *a, char *err, size_t errlen)
 {
 	char num[64];
 	int ret = 0;
 
+	(void)q;
+	(void)err;
+	(void)errlen;
 	for (size_t i = 0; i < fig->ndrop_list && ret == 0; i++) {
 		const struct jstat_drop *d = &fig->drop_list[i];
 		if (a->limit != 0 && i == a->limit)
@@ -142,27 +150,8 @@ list_rows(struct fig_out *fo, const struct journal_figures *fig, const struct re
 
 REPORT_FN(report_drops)
 {
-	struct journal_figures *fig = NULL;
-	struct fig_out fo;
-	bool open = false;
-	int ret, cret;
+	static const struct fig_table menus = {menu_cols, ARRAY_LEN(menu_cols), menu_rows};
+	static const struct fig_table drops = {list_cols, ARRAY_LEN(list_cols), list_rows};
 
-	err[0] = '\0';
-	if ((ret = fig_read(&fig, q, a, a->list, false, err, errlen)) != 0)
-		goto out;
-	if (a->list)
-		ret = fig_open(&fo, fp, fmt, list_cols, ARRAY_LEN(list_cols));
-	else
-		ret = fig_open(&fo, fp, fmt, menu_cols, ARRAY_LEN(menu_cols));
-	if (ret != 0)
-		goto out;
-	open = true;
-	ret = a->list ? list_rows(&fo, fig, a) : menu_rows(&fo, fig, a);
-out:
-	if (open && (cret = fig_close(&fo)) != 0 && ret == 0)
-		ret = cret;
-	if (ret != 0 && err[0] == '\0')
-		snprintf(err, errlen, "%s", strerror(ret));
-	journal_figures_free(fig);
-	return ret;
+	return fig_report(fp, fmt, q, a, false, a->list ? &drops : &menus, err, errlen);
 }

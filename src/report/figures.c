@@ -111,3 +111,29 @@ fig_read(struct journal_figures **fp, struct journal_query *q,
 
 	return journal_stats_read(fp, q, &f, err, errlen);
 }
+
+int
+fig_report(FILE *fp, enum output_format fmt, struct journal_query *q,
+	const struct report_args *a, bool by_dept, const struct fig_table *t, char *err,
+	size_t errlen)
+{
+	struct journal_figures *fig = NULL;
+	struct fig_out fo;
+	bool open = false;
+	int ret, cret;
+
+	err[0] = '\0';
+	if ((ret = fig_read(&fig, q, a, a->list, by_dept, err, errlen)) != 0)
+		goto out;
+	if ((ret = fig_open(&fo, fp, fmt, t->cols, t->ncols)) != 0)
+		goto out;
+	open = true;
+	ret = t->rows(&fo, q, fig, a, err, errlen);
+out:
+	if (open && (cret = fig_close(&fo)) != 0 && ret == 0)
+		ret = cret;
+	if (ret != 0 && err[0] == '\0')
+		snprintf(err, errlen, "%s", strerror(ret));
+	journal_figures_free(fig);
+	return ret;
+}

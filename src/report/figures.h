@@ -44,4 +44,17 @@ const char *fig_number(char *buf, size_t size, const char *n, bool mask);
 int fig_read(struct journal_figures **fp, struct journal_query *q,
 	const struct report_args *a, bool lists, bool by_dept, char *err, size_t errlen);
 
+/* One table of figures: its columns and what writes its rows. */
+struct fig_table {
+	const struct output_column *cols;
+	size_t ncols;
+	int (*rows)(struct fig_out *fo, struct journal_query *q, const struct journal_figures *fig,
+		const struct report_args *a, char *err, size_t errlen);
+};
+
+/* Reads the figures (lists when a->list) and writes t; err says why on failure. */
+int fig_report(FILE *fp, enum output_format fmt, struct journal_query *q,
+	const struct report_args *a, bool by_dept, const struct fig_table *t, char *err,
+	size_t errlen);
+
 #endif

@@ -38,11 +38,15 @@ static const struct output_column list_cols[] = {
 };
 
 static int
-dept_rows(struct fig_out *fo, const struct journal_figures *fig, const struct report_args *a)
+dept_rows(struct fig_out *fo, struct journal_query *q, const struct journal_figures *fig,
+	const struct report_args *a, char *err, size_t errlen)
 {
 	size_t shown = 0;
 	int ret = 0;
 
+	(void)q;
+	(void)err;
+	(void)errlen;
 	for (size_t i = 0; i < fig->ndepts && ret == 0; i++) {
 		const struct jstat_dept *d = &fig->depts[i];
 		if (a->dept[0] != '\0' && strcmp(d->dept, a->dept) != 0)
@@ -126,27 +130,8 @@ list_rows(struct fig_out *fo, struct journal_query *q, const struct journal_figu
 
 REPORT_FN(report_transfers)
 {
-	struct journal_figures *fig = NULL;
-	struct fig_out fo;
-	bool open = false;
-	int ret, cret;
+	static const struct fig_table depts = {dept_cols, ARRAY_LEN(dept_cols), dept_rows};
+	static const struct fig_table transfers = {list_cols, ARRAY_LEN(list_cols), list_rows};
 
-	err[0] = '\0';
-	if ((ret = fig_read(&fig, q, a, a->list, true, err, errlen)) != 0)
-		goto out;
-	if (a->list)
-		ret = fig_open(&fo, fp, fmt, list_cols, ARRAY_LEN(list_cols));
-	else
-		ret = fig_open(&fo, fp, fmt, dept_cols, ARRAY_LEN(dept_cols));
-	if (ret != 0)
-		goto out;
-	open = true;
-	ret = a->list ? list_rows(&fo, q, fig, a, err, errlen) : dept_rows(&fo, fig, a);
-out:
-	if (open && (cret = fig_close(&fo)) != 0 && ret == 0)
-		ret = cret;
-	if (ret != 0 && err[0] == '\0')
-		snprintf(err, errlen, "%s", strerror(ret));
-	journal_figures_free(fig);
-	return ret;
+	return fig_report(fp, fmt, q, a, true, a->list ? &transfers : &depts, err, errlen);
 }

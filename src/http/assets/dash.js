@@ -1,5 +1,5 @@
 // ivrd's dashboard: today's figures and charts from the JSON API (/api/KIND), drawn as SVG.
-// Text from the journal is only ever inserted with textContent, never as markup.
+// Text from the journal is only ever inserted with textContent (common.js), never as markup.
 "use strict";
 
 const SVGNS = "http://www.w3.org/2000/svg";
@@ -11,13 +11,6 @@ const COLOURS = {
   hung_up: "#D55E00",
 };
 const REFRESH_MS = 30000;
-
-function el(tag, attrs, text) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  return e;
-}
 
 function svg(tag, attrs, text) {
   const e = document.createElementNS(SVGNS, tag);
@@ -60,22 +53,6 @@ function range() {
   const day = new URLSearchParams(location.search).get("day");
   if (day && /^\d{4}-\d{2}-\d{2}$/.test(day)) return { since: day, until: day, day };
   return { since: "today", until: "today", day: null };
-}
-
-async function api(kind, params) {
-  const r = await fetch("/api/" + kind + "?" + new URLSearchParams(params).toString(),
-    { credentials: "same-origin", cache: "no-store" });
-  let body = null;
-  try {
-    body = await r.json();
-  } catch (e) {
-    body = null;
-  }
-  if (!r.ok) {
-    const msg = body && body.error ? body.error : r.status + " " + r.statusText;
-    throw new Error(r.status === 501 ? "not available yet" : msg);
-  }
-  return body;
 }
 
 function failed(node, err) {

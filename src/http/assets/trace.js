@@ -2,13 +2,6 @@
 // Text from the journal is only ever inserted with textContent, never as markup.
 "use strict";
 
-function el(tag, attrs, text) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  return e;
-}
-
 function offset(ms) {
   if (ms === null || ms === undefined) return "";
   const s = ms / 1000;
@@ -25,17 +18,12 @@ async function load() {
     summary.textContent = "No call named: open a call from the overview.";
     return;
   }
-  const r = await fetch("/api/trace?" + new URLSearchParams({ call_id: id }).toString(),
-    { credentials: "same-origin", cache: "no-store" });
-  let body = null;
+  let body;
   try {
-    body = await r.json();
-  } catch (e) {
-    body = null;
-  }
-  if (!r.ok) {
+    body = await api("trace", { call_id: id });
+  } catch (err) {
     summary.className = "error";
-    summary.textContent = body && body.error ? body.error : r.status + " " + r.statusText;
+    summary.textContent = err.message;
     document.body.setAttribute("data-loaded", "error");
     return;
   }
