@@ -73,7 +73,7 @@
  *               row; drop_rate: dropped_calls / calls; promises: made (created) in range,
  *               kept_on_time: kept at or before due_ms, on_time_rate: kept_on_time / (kept +
  *               broken); repeat_calls: the calls of repeat callers after their first;
- *               hour_ms: the start of the hour (UTC) the calls started in. In a table: the
+ *               hour_ms: when the local hour the calls started in began. In a table: the
  *               figures in words with small tables; in CSV: rows "figure,value" with names
  *               as the JSON paths ("promises.kept", "drops_by_menu.main.rate").
  * export     every stored column of every event in range (of the calls matching dept or

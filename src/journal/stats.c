@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -109,6 +110,7 @@ struct ctx {
 	struct hmap *hours;   /* hour index -> struct hstat * */
 	struct journal_figures *fig;
 	struct hstat *last_hour;
+	int64_t utc_hour, local_off_ms; /* the zone's offset during utc_hour (local_hour) */
 	struct srow *spare[64]; /* row arrays of ended calls (ROWS_FIRST), for the next */
 	size_t nspare;
 	size_t tcap, dcap;
@@ -420,6 +422,25 @@ matches(const struct ctx *x, const struct scall *c)
 	return false;
 }
 
+/* When the local hour holding ms began: hours are the staff's, so a zone half an hour off
+ * UTC still gets whole local hours. The offset is looked up once per UTC hour (zones change
+ * it only on a quarter hour at the earliest, and a call's hour is read at its start). */
+static int64_t
+local_hour(struct ctx *x, int64_t ms)
+{
+	int64_t utc_hour = ms >= 0 ? ms / HOUR_MS : (ms - HOUR_MS + 1) / HOUR_MS, local;
+
+	if (utc_hour != x->utc_hour) {
+		time_t t = (time_t)(utc_hour * 3600);
+		struct tm tm;
+
+		x->utc_hour = utc_hour;
+		x->local_off_ms = localtime_r(&t, &tm) != NULL ? (int64_t)tm.tm_gmtoff * 1000 : 0;
+	}
+	local = ms + x->local_off_ms;
+	return local - ((local % HOUR_MS) + HOUR_MS) % HOUR_MS - x->local_off_ms;
+}
+
 /* Counts one whole call. */
 static void
 account(struct ctx *x, const struct scall *c)
@@ -573,15 +594,15 @@ account(struct ctx *x, const struct scall *c)
 		who->c.drops += dropped;
 	}
 	/* calls end in about the order they start: the last hour is most often the one */
-	if (x->last_hour != NULL &&
-	    x->last_hour->h.hour_ms == c->start_ms - c->start_ms % HOUR_MS) {
+	int64_t hour_ms = local_hour(x, c->start_ms);
+	if (x->last_hour != NULL && x->last_hour->h.hour_ms == hour_ms) {
 		hour = x->last_hour;
 	} else {
-		snprintf(to, sizeof(to), "%lld", (long long)(c->start_ms / HOUR_MS));
+		snprintf(to, sizeof(to), "%lld", (long long)hour_ms);
 		hour = x->last_hour = slot(x, x->hours, to, sizeof(*hour));
 	}
 	if (hour != NULL) {
-		hour->h.hour_ms = c->start_ms - c->start_ms % HOUR_MS;
+		hour->h.hour_ms = hour_ms;
 		hour->h.calls++;
 		hour->h.transferred += transfers > 0;
 		hour->h.dropped += dropped;
@@ -1053,7 +1074,7 @@ int
 journal_stats_read(struct journal_figures **fp, struct journal_query *q,
 	const struct journal_stats_filter *f, char *err, size_t errlen)
 {
-	struct ctx x = {.f = f};
+	struct ctx x = {.f = f, .utc_hour = INT64_MIN};
 	struct journal_figures *fig;
 	void *v;
 	int ret;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -115,6 +116,9 @@ setup(void)
 	char sql[4096];
 	size_t off = 0;
 
+	/* the figures' hours are local: T0 starts one in UTC */
+	setenv("TZ", "UTC", 1);
+	tzset();
 	snprintf(dir, sizeof(dir), "%s/ivr-stats-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") :
 		"/tmp");
 	CHECK(mkdtemp(dir) != NULL);
@@ -857,8 +861,36 @@ test_no_end(void)
 	teardown();
 }
 
+/* Hours are the staff's local hours, also in a zone half an hour off UTC. */
+static void
+test_report_local_hours(void)
+{
+	struct journal_query *q;
+	struct json *j;
+	char *json;
+	const struct json *a;
+
+	setup();
+	q = open_q();
+	setenv("TZ", "Asia/Kolkata", 1); /* UTC+5:30: T0 is 15:30 there */
+	tzset();
+	json = run(q, REPORT_SUMMARY, OUTPUT_JSON, NULL);
+	setenv("TZ", "UTC", 1);
+	tzset();
+	j = parse(json);
+	a = json_get(j, "hours");
+	CHECK_INT(count(a), 3);
+	CHECK(num(elem(a, 0), "hour_ms") == (double)(T0 - HOUR / 2));
+	CHECK(num(elem(a, 0), "calls") == 3);
+	CHECK(num(elem(a, 1), "hour_ms") == (double)(T0 + 3 * HOUR - HOUR / 2));
+	json_free(j);
+	free(json);
+	journal_query_close(q);
+	teardown();
+}
+
 CHECK_MAIN({"transfers", test_transfers},
 	{"transfers_filters_and_list", test_transfers_filters_and_list},
 	{"drops", test_drops}, {"drops_filters_and_list", test_drops_filters_and_list},
 	{"report", test_report}, {"report_filters", test_report_filters},
-	{"no_end", test_no_end})
+	{"report_local_hours", test_report_local_hours}, {"no_end", test_no_end})
