@@ -65,7 +65,9 @@ struct journal;
  * result "offered" (reason: why: "billing is closed", "key 1 in menu main"), "accepted",
  * "declined" (reason: "key 2", "no key pressed"...), "not stored" (the promise could not be
  * made durable: the caller was told nothing and went to the fallback), "told" (stored, and
- * now said: prompt, reason "call back #N promised: tomorrow at 08:30", callback_id) */
+ * now said: prompt, reason "call back #N promised: tomorrow at 08:30", callback_id),
+ * "pending" (a returning caller with an open promise is asked whether to go to its
+ * department now: callback_id) */
 #define JEV_CB_OFFER "callback.offer"
 /* result ("blocked": declined with 603 by a caller rule; "refused": 403 from a source not
  * in ivrd.sip.trusted or 503 at max_calls / max_calls_per_source, reason saying which),

@@ -603,11 +603,21 @@ offer_start(struct offer **op, struct call *c, enum offer_kind kind, int dept_id
 		say(o, first_prompt, false);
 		ask(o, ST_ASK);
 		break;
-	case OFFER_RETURNING:
+	case OFFER_RETURNING: {
+		char why[80];
+		struct journal_event ev = {
+			.event = JEV_CB_OFFER, .menu = OFFER_MENU, .dept = dept(o)->name,
+			.result = "pending", .reason = why, .duration_ms = -1, .callback_id = cb_id,
+		};
 		log_msg(LOG_PRIO_INFO, "call", o->call_id, "returning caller: call back #%lld "
 			"from %s is open", (long long)cb_id, dept(o)->name);
+		/* the trace says why the caller hears of their promise before any menu */
+		snprintf(why, sizeof(why), "returning caller: call back #%lld is open",
+			(long long)cb_id);
+		call_journal(o->call, &ev);
 		ask(o, ST_RETURNING);
 		break;
+	}
 	case OFFER_CANCEL:
 		cancel_all(o);
 		break;
