@@ -60,8 +60,8 @@
  *               dept) and the promises made in it (for dept).
  * report     { since_ms, until_ms, calls, routed_calls, transferred_calls, transfers,
  *               transfers_per_routed_call, first_transfer_success_rate, dropped_calls,
- *               drop_rate, drops_by_menu: [ {menu, entered, hung_up, rate} ] (entered: calls
- *               that entered, drops' "calls"; rate: hung_up / entered),
+ *               drop_rate, drops_by_menu: [ {menu, calls, hung_up, rate} ] (calls: calls
+ *               that entered the menu, as drops' "calls"; rate: hung_up / calls),
  *               promises: {made, kept, kept_on_time, kept_late, broken, cancelled, open,
  *               on_time_rate}, callers, repeat_callers, repeat_calls,
  *               top_callers: [ {number, calls, transfers, drops} ] (callers with 2 or more

@@ -173,7 +173,7 @@ write_json(FILE *fp, const struct journal_figures *fig, const struct promise_fig
 		const struct jstat_menu *m = &fig->menus[i];
 		sj_open(&s, NULL, '{');
 		sj_str(&s, "menu", m->menu);
-		sj_int(&s, "entered", (int64_t)m->calls);
+		sj_int(&s, "calls", (int64_t)m->calls);
 		sj_int(&s, "hung_up", (int64_t)m->hung_up);
 		sj_rate(&s, "rate", m->hung_up, m->calls);
 		sj_close(&s, '}');
@@ -285,7 +285,7 @@ write_csv(FILE *fp, const struct journal_figures *fig, const struct promise_figu
 	csv_rate(o, "drop_rate", NULL, NULL, fig->dropped_calls, fig->calls);
 	for (size_t i = 0; i < fig->nmenus; i++) {
 		const struct jstat_menu *m = &fig->menus[i];
-		csv_int(o, "drops_by_menu.%s.entered", m->menu, NULL, m->calls);
+		csv_int(o, "drops_by_menu.%s.calls", m->menu, NULL, m->calls);
 		csv_int(o, "drops_by_menu.%s.hung_up", m->menu, NULL, m->hung_up);
 		csv_rate(o, "drops_by_menu.%s.rate", m->menu, NULL, m->hung_up, m->calls);
 	}
@@ -344,7 +344,7 @@ write_table(FILE *fp, const struct journal_figures *fig, const struct promise_fi
 	const struct report_args *a)
 {
 	static const struct output_column menu_cols[] = {
-		{"menu", "  MENU", 0}, {"entered", "CALLS IN", OUTPUT_RIGHT},
+		{"menu", "  MENU", 0}, {"calls", "CALLS IN", OUTPUT_RIGHT},
 		{"hung_up", "HUNG UP", OUTPUT_RIGHT}, {"rate", "RATE", OUTPUT_RIGHT},
 	};
 	static const struct output_column caller_cols[] = {

@@ -511,8 +511,8 @@ def expect(day, parts=("morning", "afternoon")):
         # a call hangs up once: the rate is of the calls that entered, not of the entries
         x["hangup_rate"] = ratio(x["hung_up"], x["calls"])
     e["menus"] = menus
-    # the summary's "entered" is the calls that entered (drops' "calls")
-    e["drops_by_menu"] = {m: dict(entered=x["calls"], hung_up=x["hung_up"],
+    # the summary counts the calls that entered each menu (drops' "calls")
+    e["drops_by_menu"] = {m: dict(calls=x["calls"], hung_up=x["hung_up"],
                                   rate=x["hangup_rate"]) for m, x in menus.items()}
 
     depts = defaultdict(lambda: dict(routed=0, transfers=0, ok=0, failed=0, closed=0, busy=0,
@@ -673,7 +673,7 @@ def check_report(c, journal, e, args, label):
               "transfers_per_routed_call", "first_transfer_success_rate", "dropped_calls",
               "drop_rate", "callers", "repeat_callers", "repeat_calls"):
         c.eq(f"report{label} {k}", doc.get(k), e[k])
-    got = {m["menu"]: {k: m.get(k) for k in ("entered", "hung_up", "rate")}
+    got = {m["menu"]: {k: m.get(k) for k in ("calls", "hung_up", "rate")}
            for m in doc.get("drops_by_menu") or []}
     c.rows(f"report{label} drops_by_menu", got, e["drops_by_menu"])
     got = doc.get("promises") or {}
@@ -947,7 +947,7 @@ def check_report_forms(c, journal, doc):
             c.true(f"report table shows {k} = {doc.get(k)}", str(doc.get(k)) in toks,
                    out[:800])
         lines = out.splitlines()
-        for what, key, fields in (("drops_by_menu", "menu", ("entered", "hung_up")),
+        for what, key, fields in (("drops_by_menu", "menu", ("calls", "hung_up")),
                                   ("top_callers", "number", ("calls", "transfers", "drops"))):
             for row in doc.get(what) or []:
                 line = next((ln for ln in lines if str(row.get(key)) in ln.split()), None)

@@ -723,10 +723,10 @@ test_report(void)
 	a = json_get(j, "drops_by_menu");
 	CHECK_INT(count(a), 2);
 	CHECK_STR(json_get_str(elem(a, 0), "menu", ""), "main");
-	CHECK(num(elem(a, 0), "entered") == 5 && num(elem(a, 0), "hung_up") == 1);
+	CHECK(num(elem(a, 0), "calls") == 5 && num(elem(a, 0), "hung_up") == 1);
 	CHECK(num(elem(a, 0), "rate") == 0.2);
 	CHECK_STR(json_get_str(elem(a, 1), "menu", ""), "sales");
-	CHECK(num(elem(a, 1), "entered") == 3 && num(elem(a, 1), "hung_up") == 1);
+	CHECK(num(elem(a, 1), "calls") == 3 && num(elem(a, 1), "hung_up") == 1);
 	p = json_get(j, "promises");
 	CHECK(num(p, "made") == 5 && num(p, "kept") == 2 && num(p, "kept_on_time") == 1);
 	CHECK(num(p, "kept_late") == 1 && num(p, "broken") == 1 && num(p, "cancelled") == 1);
