@@ -29,6 +29,8 @@ void json_str(struct json_out *w, const char *key, const char *v); /* v NULL: nu
 void json_int(struct json_out *w, const char *key, int64_t v);
 void json_uint(struct json_out *w, const char *key, uint64_t v);
 void json_bool(struct json_out *w, const char *key, bool v);
+/* A value already written as JSON (one valid value, as another writer made it). */
+void json_raw(struct json_out *w, const char *key, const char *json);
 /* A string literal; bytes that are not UTF-8 become U+FFFD. */
 void json_write_string(FILE *fp, const char *s);
 /* Whether s is valid UTF-8 (no overlong forms, no surrogates). */

@@ -210,8 +210,12 @@ static int
 print_json(FILE *fp, const struct caller *c)
 {
 	struct json_out w;
-	char line[512];
+	char line[512], *calls = NULL;
+	int err;
 
+	/* the calls exactly as "calls --json" prints them */
+	if ((err = report_calls_json(&calls, c->calls, c->mask)) != 0)
+		return err;
 	summary(line, sizeof(line), c);
 	fputs("{\"number\": ", fp);
 	json_write_string(fp, c->number);
@@ -229,10 +233,8 @@ print_json(FILE *fp, const struct caller *c)
 	json_uint(&w, "cancelled", c->cancelled);
 	json_end_obj(&w);
 	json_bool(&w, "promises_recorded", c->promises->recorded);
-	json_begin_arr(&w, "calls");
-	for (size_t i = 0; i < c->calls->n; i++)
-		report_call_json(&w, &c->calls->v[i], c->mask);
-	json_end_arr(&w);
+	json_raw(&w, "calls", calls);
+	free(calls);
 	json_begin_arr(&w, "promises");
 	for (size_t i = 0; i < c->promises->n; i++) {
 		json_begin_obj(&w, NULL);

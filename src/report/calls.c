@@ -2,6 +2,7 @@
  * newest first, one line each. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "ivr/json.h"
 #include "ivr/util.h"
@@ -61,26 +62,31 @@ report_call_row(struct output *o, const struct journal_call *c, bool mask)
 	return output_end_row(o);
 }
 
-/* The data columns of report_call_columns, in their order. */
-void
-report_call_json(struct json_out *w, const struct journal_call *c, bool mask)
+int
+report_calls_json(char **out, const struct journal_calls *calls, bool mask)
 {
-	char ani[REPORT_NUMBER_MAX], dnis[REPORT_NUMBER_MAX];
+	struct output *o = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(out, &len);
+	int ret, rc;
 
-	json_begin_obj(w, NULL);
-	json_str(w, "call_id", c->call_id);
-	json_int(w, "start_ms", c->start_ms);
-	json_str(w, "ani", report_shown(ani, sizeof(ani), c->ani, mask));
-	json_str(w, "dnis", report_shown(dnis, sizeof(dnis), c->dnis, mask));
-	if (c->duration_ms >= 0)
-		json_int(w, "duration_ms", c->duration_ms);
-	else
-		json_str(w, "duration_ms", NULL);
-	json_str(w, "outcome", c->outcome);
-	json_str(w, "dept", c->dept);
-	json_str(w, "menu_path", c->menu_path);
-	json_str(w, "end_reason", c->end_reason);
-	json_end_obj(w);
+	if (fp == NULL)
+		return errno;
+	ret = output_open(&o, fp, OUTPUT_JSON, 0, report_call_columns, report_call_ncolumns);
+	for (size_t i = 0; ret == 0 && i < calls->n; i++)
+		ret = report_call_row(o, &calls->v[i], mask);
+	if (o != NULL && (rc = output_close(o)) != 0 && ret == 0)
+		ret = rc;
+	if (fclose(fp) != 0 && ret == 0)
+		ret = ENOMEM;
+	/* the array ends a line on its own; nested, the enclosing document goes on */
+	while (ret == 0 && len > 0 && (*out)[len - 1] == '\n')
+		(*out)[--len] = '\0';
+	if (ret != 0) {
+		free(*out);
+		*out = NULL;
+	}
+	return ret;
 }
 
 REPORT_FN(report_calls)

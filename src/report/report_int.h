@@ -47,7 +47,8 @@ int report_describe(char **out, const struct journal_event *ev, bool mask);
 extern const struct output_column report_call_columns[];
 extern const size_t report_call_ncolumns;
 int report_call_row(struct output *o, const struct journal_call *c, bool mask);
-void report_call_json(struct json_out *w, const struct journal_call *c, bool mask);
+/* The calls as "calls --json" prints them, malloc'ed, for a document that nests them. */
+int report_calls_json(char **out, const struct journal_calls *calls, bool mask);
 
 /* A callback promise (callbacks, caller): a row of report_promise_columns (numbers masked
  * in a table unless full_numbers, in every format with mask), or the same members in JSON. */

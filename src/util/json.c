@@ -145,6 +145,13 @@ json_str(struct json_out *w, const char *key, const char *v)
 }
 
 void
+json_raw(struct json_out *w, const char *key, const char *json)
+{
+	member(w, key);
+	fputs(json, w->fp);
+}
+
+void
 json_int(struct json_out *w, const char *key, int64_t v)
 {
 	member(w, key);

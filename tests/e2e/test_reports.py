@@ -835,6 +835,9 @@ def check_callers(c, journal, e):
         got = (doc.get("totals") or {}) if isinstance(doc, dict) else {}
         c.rows(f"caller {number}: totals", {"": {k: got.get(k) for k in want}}, {"": want})
         c.eq(f"caller {number}: calls", len(doc.get("calls") or []), want["calls"])
+        # the caller's calls are the calls report's rows for that number, key for key
+        c.eq(f"caller {number}: calls as \"calls --number\" has them", doc.get("calls"),
+             c.json(journal, "calls", "--number", number))
         c.eq(f"caller {number}: promises", sorted((p.get("dept"), p.get("state"))
                                                   for p in doc.get("promises") or []),
              sorted((p["dept"], p["state"]) for p in e["promise_rows"]
